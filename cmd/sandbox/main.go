@@ -1,0 +1,144 @@
+// Command sandbox runs an untrusted program under a seccomp filter whose
+// routed syscalls are answered by an in-process Go sentry.
+//
+//	sandbox run [flags] -- PROGRAM [ARGS...]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"sandbox"
+	"sandbox/policies"
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: sandbox run [flags] -- PROGRAM [ARGS...]
+       sandbox policy list
+
+Runs PROGRAM with its syscalls routed to the sandbox's sentry under a policy
+(default: system directories read-only, the current directory read-write, a
+private /tmp, a minimal /dev, everything else absent, no network).
+
+run flags:
+`)
+}
+
+func main() {
+	sandbox.MaybeInit()
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "run":
+		os.Exit(run(os.Args[2:]))
+	case "policy":
+		os.Exit(policyCmd(os.Args[2:]))
+	case "-h", "--help", "help":
+		usage()
+		runFlags(nil).PrintDefaults()
+		os.Exit(0)
+	default:
+		fmt.Fprintf(os.Stderr, "sandbox: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+}
+
+type runOpts struct {
+	policy, root, cwd, logLevel string
+	verbose                     bool
+	ro, rw, hide                listFlag
+}
+
+func runFlags(o *runOpts) *flag.FlagSet {
+	if o == nil {
+		o = &runOpts{}
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&o.policy, "policy", "default", "built-in policy `NAME` or policy FILE")
+	fs.StringVar(&o.root, "root", "", "host `DIR` to use as the guest's / (read-only)")
+	fs.StringVar(&o.cwd, "cwd", "", "working `DIR` (host path; with --root, a guest path)")
+	fs.Var(&o.ro, "ro", "show host `PATH` read-only (repeatable)")
+	fs.Var(&o.rw, "rw", "show host `PATH` read-write (repeatable)")
+	fs.Var(&o.hide, "hide", "make `PATH` look absent (repeatable)")
+	fs.BoolVar(&o.verbose, "v", false, "say what the sandbox does (info logs)")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "log `LEVEL`: debug, info, warn, error")
+	return fs
+}
+
+func run(args []string) int {
+	var o runOpts
+	fs := runFlags(&o)
+	fs.Usage = func() { usage(); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprintln(os.Stderr, "sandbox run: no program given (usage: sandbox run [flags] -- PROGRAM [ARGS...])")
+		return 2
+	}
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	lvl, err := logrus.ParseLevel(o.logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox run: --log-level: %v\n", err)
+		return 2
+	}
+	if o.verbose && lvl < logrus.InfoLevel {
+		lvl = logrus.InfoLevel
+	}
+	log.SetLevel(lvl)
+	pol, err := policies.Load(o.policy)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
+		return 2
+	}
+	cmd := sandbox.Command(context.Background(), pol, rest[0], rest[1:]...)
+	cmd.Root, cmd.Dir = o.root, o.cwd
+	cmd.ReadOnly, cmd.ReadWrite, cmd.Hide = o.ro, o.rw, o.hide
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ForwardSignals = true
+	cmd.Log = log
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
+		return 126
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
+		return 126
+	}
+	return sandbox.ExitStatus(cmd.ProcessState)
+}
+
+func policyCmd(args []string) int {
+	if len(args) == 1 && args[0] == "list" {
+		for _, n := range policies.Names() {
+			p, err := policies.Load(n)
+			if err != nil {
+				fmt.Printf("%s\t(invalid: %v)\n", n, err)
+				continue
+			}
+			fmt.Printf("%s\t%s\n", n, strings.TrimSpace(p.Description))
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "usage: sandbox policy list")
+	return 2
+}

@@ -1,0 +1,115 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/policies"
+	"sandbox/vfs"
+)
+
+// fsConfig turns a policy and the command's overrides into a mount table.
+func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
+	p := c.Policy
+	cfg := vfs.Config{Scratch: scratch}
+	seen := map[string]bool{}
+	add := func(path string, ro bool) error {
+		path = filepath.Clean(path)
+		fi, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink != 0 && c.Root == "" {
+			// /bin -> usr/bin on merged-/usr systems: the guest gets the
+			// same symlink, resolved in its own view.
+			t, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			cfg.Symlinks = append(cfg.Symlinks, vfs.Symlink{Guest: path, Target: t})
+			return nil
+		}
+		seen[path] = true
+		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: path, Host: path, ReadOnly: ro})
+		return nil
+	}
+	if c.Root != "" {
+		abs, err := filepath.Abs(c.Root)
+		if err != nil {
+			return cfg, "", err
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return cfg, "", fmt.Errorf("--root %s: not a directory", c.Root)
+		}
+		cfg.Root, cfg.RootReadOnly = abs, true
+	} else {
+		for _, d := range p.Filesystem.ReadOnly {
+			if err := add(d, true); err != nil && !os.IsNotExist(err) {
+				return cfg, "", fmt.Errorf("policy read_only %s: %w", d, err)
+			}
+		}
+		for _, d := range p.Filesystem.ReadWrite {
+			if err := add(d, false); err != nil {
+				return cfg, "", fmt.Errorf("policy read_write %s: %w", d, err)
+			}
+		}
+	}
+	guestCwd := "/"
+	if c.Root == "" && p.Filesystem.Cwd != "none" && hostCwd != "/" {
+		if err := add(hostCwd, p.Filesystem.Cwd == "read-only"); err != nil {
+			return cfg, "", fmt.Errorf("working directory %s: %w", hostCwd, err)
+		}
+		guestCwd = hostCwd
+	}
+	if c.Root != "" && c.Dir != "" {
+		guestCwd = c.Dir
+	}
+	for _, d := range c.ReadOnly {
+		if err := add(d, true); err != nil {
+			return cfg, "", fmt.Errorf("--ro %s: %w", d, err)
+		}
+	}
+	for _, d := range c.ReadWrite {
+		if err := add(d, false); err != nil {
+			return cfg, "", fmt.Errorf("--rw %s: %w", d, err)
+		}
+	}
+	if p.Filesystem.Tmp == "private" {
+		tmp := filepath.Join(scratch, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return cfg, "", err
+		}
+		if err := unix.Chmod(tmp, 0o1777); err != nil { // os.Chmod drops the sticky bit
+			return cfg, "", err
+		}
+		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/tmp", Host: tmp})
+	}
+	if p.Filesystem.Dev == "minimal" {
+		for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+			if _, err := os.Stat("/dev/" + d); err == nil {
+				// Devices are writable whatever the mount says, as in Linux.
+				cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/" + d, Host: "/dev/" + d})
+			}
+		}
+		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/fd", Kind: vfs.FDDir})
+		for i, n := range []string{"stdin", "stdout", "stderr"} {
+			cfg.Symlinks = append(cfg.Symlinks, vfs.Symlink{Guest: "/dev/" + n, Target: fmt.Sprintf("fd/%d", i)})
+		}
+	}
+	hide := append(append([]string(nil), p.Filesystem.Hide...), c.Hide...)
+	for _, h := range hide {
+		if strings.ContainsAny(h, "*?[") {
+			m, _ := filepath.Glob(h)
+			cfg.Hidden = append(cfg.Hidden, m...)
+			continue
+		}
+		cfg.Hidden = append(cfg.Hidden, filepath.Clean(h))
+	}
+	return cfg, guestCwd, nil
+}
+
+var _ = policies.Policy{}

@@ -1,0 +1,175 @@
+// Package fdtable mirrors a guest process's kernel fd table: for each fd the
+// sentry knows, what it refers to in the guest's filesystem view.
+//
+// Invariants:
+//   - The kernel table is ground truth. An entry is a claim the sentry made
+//     when it installed the fd; callers that act on an entry must confirm it
+//     against the kernel (kcmp KCMP_FILE on the entry's Ref) and drop it when
+//     the claim no longer holds (closed, replaced, or changed by exec).
+//   - A File is shared by every fd and table that refers to it (dup, fork);
+//     its sentry-side reference is closed when the last one goes.
+//   - All methods are safe for concurrent use.
+package fdtable
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// File is an open file the sentry handed to the guest.
+type File struct {
+	Guest string // guest path at open time ("" for pipes and sockets)
+	IsDir bool
+	// Ref is the sentry's own fd for the same open file (directories
+	// only; -1 otherwise): the start of dirfd-relative lookups, and what
+	// kcmp compares against.
+	Ref  int
+	refs atomic.Int32
+}
+
+// NewFile returns a File holding one reference.
+func NewFile(guest string, isDir bool, ref int) *File {
+	f := &File{Guest: guest, IsDir: isDir, Ref: ref}
+	f.refs.Store(1)
+	return f
+}
+
+// IncRef takes another reference.
+func (f *File) IncRef() { f.refs.Add(1) }
+
+// DecRef drops a reference, closing Ref with the last one.
+func (f *File) DecRef() {
+	if f.refs.Add(-1) == 0 && f.Ref >= 0 {
+		unix.Close(f.Ref)
+	}
+}
+
+// Entry is one fd.
+type Entry struct {
+	File    *File
+	CloExec bool
+}
+
+// Table is one fd table (shared by threads created with CLONE_FILES).
+type Table struct {
+	mu  sync.Mutex
+	fds map[int]Entry
+}
+
+// New returns an empty table.
+func New() *Table { return &Table{fds: map[int]Entry{}} }
+
+// Install books fd -> f, taking over the caller's reference and dropping
+// whatever the table had at fd.
+func (t *Table) Install(fd int, f *File, cloexec bool) {
+	t.mu.Lock()
+	old, had := t.fds[fd]
+	t.fds[fd] = Entry{File: f, CloExec: cloexec}
+	t.mu.Unlock()
+	if had {
+		old.File.DecRef()
+	}
+}
+
+// Get returns the entry for fd with a reference the caller must drop.
+func (t *Table) Get(fd int) (*File, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.fds[fd]
+	if !ok {
+		return nil, false
+	}
+	e.File.IncRef()
+	return e.File, true
+}
+
+// Remove forgets fd.
+func (t *Table) Remove(fd int) {
+	t.mu.Lock()
+	old, had := t.fds[fd]
+	delete(t.fds, fd)
+	t.mu.Unlock()
+	if had {
+		old.File.DecRef()
+	}
+}
+
+// RemoveRange forgets fds lo..hi inclusive (close_range).
+func (t *Table) RemoveRange(lo, hi uint) {
+	t.mu.Lock()
+	var gone []*File
+	for fd, e := range t.fds {
+		if uint(fd) >= lo && uint(fd) <= hi {
+			gone = append(gone, e.File)
+			delete(t.fds, fd)
+		}
+	}
+	t.mu.Unlock()
+	for _, f := range gone {
+		f.DecRef()
+	}
+}
+
+// SetCloExec updates the close-on-exec flag of fd, if booked.
+func (t *Table) SetCloExec(fd int, on bool) {
+	t.mu.Lock()
+	if e, ok := t.fds[fd]; ok {
+		e.CloExec = on
+		t.fds[fd] = e
+	}
+	t.mu.Unlock()
+}
+
+// SetCloExecRange sets close-on-exec on fds lo..hi (close_range CLOEXEC).
+func (t *Table) SetCloExecRange(lo, hi uint) {
+	t.mu.Lock()
+	for fd, e := range t.fds {
+		if uint(fd) >= lo && uint(fd) <= hi {
+			e.CloExec = true
+			t.fds[fd] = e
+		}
+	}
+	t.mu.Unlock()
+}
+
+// Fork returns a copy, as fork(2) copies the fd table.
+func (t *Table) Fork() *Table {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := &Table{fds: make(map[int]Entry, len(t.fds))}
+	for fd, e := range t.fds {
+		e.File.IncRef()
+		n.fds[fd] = e
+	}
+	return n
+}
+
+// Exec drops the close-on-exec entries, as a successful execve does.
+func (t *Table) Exec() {
+	t.mu.Lock()
+	var gone []*File
+	for fd, e := range t.fds {
+		if e.CloExec {
+			gone = append(gone, e.File)
+			delete(t.fds, fd)
+		}
+	}
+	t.mu.Unlock()
+	for _, f := range gone {
+		f.DecRef()
+	}
+}
+
+// Release drops every entry (the table's last user is gone).
+func (t *Table) Release() {
+	t.RemoveRange(0, ^uint(0))
+}
+
+// Len returns the number of booked fds.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.fds)
+}

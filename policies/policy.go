@@ -1,0 +1,162 @@
+// Package policies holds the policy schema, its parser and validator, and
+// the built-in policies (embedded in the binary).
+//
+// Invariants: a Policy returned by Load or Parse is valid (every path
+// absolute, every enum known); errors name the file, line and column.
+package policies
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed *.yaml
+var builtin embed.FS
+
+// Filesystem is the policy's view of the filesystem.
+type Filesystem struct {
+	ReadOnly  []string `yaml:"read_only"`
+	ReadWrite []string `yaml:"read_write"`
+	Hide      []string `yaml:"hide"`
+	Cwd       string   `yaml:"cwd"`
+	Tmp       string   `yaml:"tmp"`
+	Dev       string   `yaml:"dev"`
+}
+
+// Policy is one workload's rules.
+type Policy struct {
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description"`
+	Filesystem  Filesystem `yaml:"filesystem"`
+	Network     string     `yaml:"network"`
+}
+
+// Names lists the built-in policies.
+func Names() []string {
+	ents, _ := builtin.ReadDir(".")
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Load returns a built-in policy by name, or parses a file when nameOrFile
+// contains a slash or ends in .yaml.
+func Load(nameOrFile string) (*Policy, error) {
+	if nameOrFile == "" {
+		nameOrFile = "default"
+	}
+	if strings.ContainsRune(nameOrFile, '/') || strings.HasSuffix(nameOrFile, ".yaml") || strings.HasSuffix(nameOrFile, ".yml") {
+		data, err := os.ReadFile(nameOrFile)
+		if err != nil {
+			return nil, fmt.Errorf("open policy %s: %w", nameOrFile, err)
+		}
+		return Parse(nameOrFile, data)
+	}
+	data, err := builtin.ReadFile(nameOrFile + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("no built-in policy %q (built-ins: %s)", nameOrFile, strings.Join(Names(), ", "))
+	}
+	return Parse(nameOrFile, data)
+}
+
+// Parse parses and validates a policy document.
+func Parse(source string, data []byte) (*Policy, error) {
+	var p Policy
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("policy %s: %s", source, strings.Join(te.Errors, "; "))
+		}
+		return nil, fmt.Errorf("policy %s: %w", source, err)
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	if err := p.validate(source, &root); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// position finds the line:column of a key path in the document, for errors.
+func position(root *yaml.Node, keys ...string) string {
+	n := root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return ""
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	if n == nil {
+		return ""
+	}
+	return fmt.Sprintf(":%d:%d", n.Line, n.Column)
+}
+
+func (p *Policy) validate(src string, root *yaml.Node) error {
+	var errs []string
+	bad := func(keys []string, format string, a ...any) {
+		errs = append(errs, fmt.Sprintf("%s%s: %s", src, position(root, keys...), fmt.Sprintf(format, a...)))
+	}
+	fs := &p.Filesystem
+	for _, l := range []struct {
+		key   string
+		paths []string
+	}{{"read_only", fs.ReadOnly}, {"read_write", fs.ReadWrite}, {"hide", fs.Hide}} {
+		for _, x := range l.paths {
+			if !filepath.IsAbs(x) {
+				bad([]string{"filesystem", l.key}, "path %q is not absolute", x)
+			}
+		}
+	}
+	if fs.Cwd == "" {
+		fs.Cwd = "read-write"
+	}
+	if fs.Tmp == "" {
+		fs.Tmp = "private"
+	}
+	if fs.Dev == "" {
+		fs.Dev = "minimal"
+	}
+	if p.Network == "" {
+		p.Network = "none"
+	}
+	check := func(keys []string, v string, ok ...string) {
+		for _, o := range ok {
+			if v == o {
+				return
+			}
+		}
+		bad(keys, "%q is not one of %s", v, strings.Join(ok, ", "))
+	}
+	check([]string{"filesystem", "cwd"}, fs.Cwd, "read-write", "read-only", "none")
+	check([]string{"filesystem", "tmp"}, fs.Tmp, "private", "none")
+	check([]string{"filesystem", "dev"}, fs.Dev, "minimal", "none")
+	check([]string{"network"}, p.Network, "none", "loopback")
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}

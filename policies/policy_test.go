@@ -1,0 +1,43 @@
+package policies
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBuiltinsParse(t *testing.T) {
+	for _, n := range Names() {
+		if _, err := Load(n); err != nil {
+			t.Errorf("built-in %s: %v", n, err)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name, doc, want string
+	}{
+		{"unknown field", "name: x\nfilesystme: {}\n", "line 2: field filesystme not found"},
+		{"relative path", "filesystem:\n  read_only: [usr]\n", "p.yaml:2:14: path \"usr\" is not absolute"},
+		{"bad enum", "network: wifi\n", "p.yaml:1:10: \"wifi\" is not one of none, loopback"},
+		{"bad yaml", "filesystem: [\n", "policy p.yaml: yaml: line 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("p.yaml", []byte(c.doc))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("name: x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Network != "none" || p.Filesystem.Cwd != "read-write" || p.Filesystem.Tmp != "private" {
+		t.Fatalf("defaults not applied: %+v", p)
+	}
+}

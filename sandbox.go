@@ -1,0 +1,415 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"sandbox/policies"
+	"sandbox/seccomp"
+	"sandbox/sentry"
+	"sandbox/vfs"
+)
+
+// Cmd is a program prepared to run in a sandbox.
+type Cmd struct {
+	Policy *policies.Policy
+	Path   string   // program: a guest path, or a name looked up in PATH
+	Args   []string // argv, including argv[0]
+	Env    []string // nil: the sandbox's own environment
+	Dir    string   // working directory (host path; default: current)
+
+	Root      string   // host directory to use as the guest's "/"
+	ReadOnly  []string // extra host paths shown read-only
+	ReadWrite []string // extra host paths shown read-write
+	Hide      []string // extra guest paths that look absent
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// ForwardSignals relays SIGINT, SIGTERM and SIGHUP to the guest.
+	ForwardSignals bool
+	Log            *logrus.Logger
+
+	ctx     context.Context
+	cmd     *exec.Cmd
+	sentry  *sentry.Sentry
+	fs      *vfs.FS
+	scratch string
+	sigs    chan os.Signal
+	done    chan struct{}
+	once    sync.Once
+	// ProcessState is set by Wait.
+	ProcessState *os.ProcessState
+}
+
+// Command returns a Cmd running name with args under policy pol.
+func Command(ctx context.Context, pol *policies.Policy, name string, args ...string) *Cmd {
+	return &Cmd{Policy: pol, Path: name, Args: append([]string{name}, args...), ctx: ctx}
+}
+
+// Run starts the command and waits for it.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// ExitStatus is the guest's exit status as a shell reports it: the exit
+// code, or 128+signal when it was killed.
+func ExitStatus(ps *os.ProcessState) int {
+	if ps == nil {
+		return -1
+	}
+	ws := ps.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func (c *Cmd) logger() *logrus.Logger {
+	if c.Log == nil {
+		c.Log = logrus.New()
+		c.Log.SetLevel(logrus.WarnLevel)
+	}
+	return c.Log
+}
+
+// Start builds the filesystem view and filter, launches the init stage and
+// starts serving its routed calls.
+func (c *Cmd) Start() (err error) {
+	log := c.logger()
+	if c.Policy == nil {
+		if c.Policy, err = policies.Load("default"); err != nil {
+			return err
+		}
+	}
+	if c.ctx == nil {
+		c.ctx = context.Background()
+	}
+	hostCwd := c.Dir
+	if hostCwd == "" || c.Root != "" {
+		if hostCwd, err = os.Getwd(); err != nil {
+			return fmt.Errorf("working directory: %w", err)
+		}
+	}
+	if hostCwd, err = filepath.Abs(hostCwd); err != nil {
+		return err
+	}
+	c.scratch, err = os.MkdirTemp("", "sandbox-")
+	if err != nil {
+		return fmt.Errorf("scratch directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			c.cleanup()
+		}
+	}()
+	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
+	if err != nil {
+		return err
+	}
+	if c.fs, err = vfs.New(cfg); err != nil {
+		return err
+	}
+	rootCtx := vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: c.fs.Root().FD(), Mount: c.fs.Root()}}
+	cwdDir, errno := c.fs.OpenDir(rootCtx, guestCwd)
+	if errno != 0 {
+		return fmt.Errorf("working directory %s in the sandbox: %w", guestCwd, errno)
+	}
+	env := c.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	hostProg, err := c.findProgram(vfs.Ctx{Cwd: cwdDir}, env)
+	unix.Close(cwdDir.FD)
+	if err != nil {
+		return err
+	}
+	prog, err := seccomp.Compile(sentry.FilterSpec())
+	if err != nil {
+		return fmt.Errorf("build filter: %w", err)
+	}
+	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(prog), Path: hostProg, Argv: c.Args, Env: env})
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own binary: %w", err)
+	}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		specW.Close()
+		return err
+	}
+	cmd := exec.Command(self, initArg)
+	cmd.Env = []string{}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.ExtraFiles = []*os.File{specR, repW}
+	// The kernel's cwd for the guest: the same directory when the guest
+	// path is a host path too (it matters only for execve).
+	cmd.Dir = "/"
+	if c.Root == "" && guestCwd != "/" {
+		cmd.Dir = hostCwd
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network}); err != nil {
+		return err
+	}
+	// The sentry applies the guest's umask itself.
+	umask := unix.Umask(0)
+	if err := cmd.Start(); err != nil {
+		specR.Close()
+		specW.Close()
+		repR.Close()
+		repW.Close()
+		return fmt.Errorf("start init stage: %w", err)
+	}
+	c.cmd = cmd
+	specR.Close()
+	repW.Close()
+	go func() {
+		specW.Write(spec)
+		specW.Close()
+	}()
+	pid := cmd.Process.Pid
+	if err := c.sentry.Register(pid, guestCwd, uint32(umask)); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		repR.Close()
+		return err
+	}
+	lfd, err := takeListener(pid, repR)
+	repR.Close()
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return err
+	}
+	if err := c.sentry.Serve(seccomp.NewListener(lfd)); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return err
+	}
+	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: sentry+seccomp")
+	if c.ForwardSignals {
+		c.sigs = make(chan os.Signal, 4)
+		signal.Notify(c.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		go c.forward()
+	}
+	c.done = make(chan struct{})
+	go func() {
+		select {
+		case <-c.ctx.Done():
+			cmd.Process.Kill()
+		case <-c.done:
+		}
+	}()
+	return nil
+}
+
+// takeListener gets the init stage's listener fd with pidfd_getfd. The
+// child reports the number; if it cannot (one of its threads may already
+// wait in a routed call), the sentry finds the fd in /proc itself.
+func takeListener(pid int, report *os.File) (int, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("pidfd_open init stage: %w", err)
+	}
+	defer unix.Close(pidfd)
+	rfd := int(report.Fd())
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		pfd := []unix.PollFd{{Fd: int32(rfd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+		unix.Poll(pfd, 2)
+		if pfd[0].Revents&unix.POLLIN != 0 {
+			var b [4]byte
+			if n, _ := unix.Read(rfd, b[:]); n == 4 {
+				num := int(b[0]) | int(b[1])<<8 | int(b[2])<<16 | int(b[3])<<24
+				if lfd, err := unix.PidfdGetfd(pidfd, num, 0); err == nil && isListener(lfd) {
+					return lfd, nil
+				} else if err == nil {
+					unix.Close(lfd)
+				}
+			}
+		}
+		if lfd, ok := scanListener(pid, pidfd); ok {
+			return lfd, nil
+		}
+		if pfd[1].Revents&unix.POLLIN != 0 || pfd[0].Revents&unix.POLLHUP != 0 && !alive(pidfd) {
+			return -1, errors.New("init stage exited before loading its filter")
+		}
+	}
+	return -1, errors.New("init stage did not load its filter within 30s")
+}
+
+func alive(pidfd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, _ := unix.Poll(pfd, 0)
+	return n == 0
+}
+
+func isListener(fd int) bool {
+	l, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	return err == nil && l == "anon_inode:seccomp notify"
+}
+
+func scanListener(pid, pidfd int) (int, bool) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return -1, false
+	}
+	for _, e := range ents {
+		l, err := os.Readlink(dir + "/" + e.Name())
+		if err != nil || l != "anon_inode:seccomp notify" {
+			continue
+		}
+		n, _ := strconv.Atoi(e.Name())
+		if lfd, err := unix.PidfdGetfd(pidfd, n, 0); err == nil {
+			return lfd, true
+		}
+	}
+	return -1, false
+}
+
+// findProgram resolves the program in the guest's view (PATH lookup for
+// bare names, as execvp does) and returns the host path the init stage
+// executes.
+func (c *Cmd) findProgram(ctx vfs.Ctx, env []string) (string, error) {
+	name := c.Path
+	if name == "" {
+		return "", errors.New("no program given")
+	}
+	try := func(p string) (string, unix.Errno) {
+		_, fd, errno := c.fs.ExecTarget(ctx, p)
+		if errno != 0 {
+			return "", errno
+		}
+		defer unix.Close(fd)
+		host, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+		if err != nil {
+			return "", unix.ENOENT
+		}
+		return host, 0
+	}
+	if strings.Contains(name, "/") {
+		h, errno := try(name)
+		if errno != 0 {
+			return "", fmt.Errorf("%s: %w", name, errno)
+		}
+		return h, nil
+	}
+	path := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	var first unix.Errno
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		h, errno := try(filepath.Join(d, name))
+		if errno == 0 {
+			return h, nil
+		}
+		if first == 0 && errno != unix.ENOENT && errno != unix.ENOTDIR {
+			first = errno
+		}
+	}
+	if first != 0 {
+		return "", fmt.Errorf("%s: %w", name, first)
+	}
+	return "", fmt.Errorf("%s: not found in the sandbox's PATH", name)
+}
+
+// forward relays signals to the guest. A SIGINT typed at the terminal has
+// already reached the guest (same process group); only relay it when we are
+// not the terminal's foreground group.
+func (c *Cmd) forward() {
+	for s := range c.sigs {
+		sig := s.(syscall.Signal)
+		if sig == syscall.SIGINT && foreground() {
+			continue
+		}
+		c.cmd.Process.Signal(sig)
+	}
+}
+
+func foreground() bool {
+	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && pg == unix.Getpgrp()
+}
+
+// Wait waits for the guest's first process to exit, then stops every
+// process it left behind and removes the private /tmp.
+func (c *Cmd) Wait() error {
+	if c.cmd == nil {
+		return errors.New("sandbox: not started")
+	}
+	err := c.cmd.Wait()
+	c.ProcessState = c.cmd.ProcessState
+	close(c.done)
+	c.cleanup()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return err
+}
+
+func (c *Cmd) cleanup() {
+	c.once.Do(func() {
+		if c.sigs != nil {
+			signal.Stop(c.sigs)
+			close(c.sigs)
+		}
+		if c.sentry != nil {
+			c.sentry.KillAll()
+			c.sentry.Close()
+		}
+		if c.fs != nil {
+			c.fs.Close()
+		}
+		if c.scratch != "" {
+			removeAll(c.scratch)
+		}
+	})
+}
+
+// removeAll removes the scratch tree, whose skeleton directories are
+// read-only.
+func removeAll(dir string) {
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
+}

@@ -1,0 +1,227 @@
+package sentry
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"sandbox/mm"
+	"sandbox/seccomp"
+	"sandbox/vfs"
+)
+
+// Config is what the sentry needs from the policy.
+type Config struct {
+	FS  *vfs.FS
+	Log *logrus.Logger
+	// Network: "none" (default) or "loopback"/"allow" in later policies.
+	Network string
+}
+
+// Sentry serves one sandbox's listener.
+type Sentry struct {
+	cfg      Config
+	fs       *vfs.FS
+	log      *logrus.Logger
+	listener *seccomp.Listener
+	tasks    tasks
+
+	idle    atomic.Int32 // serving threads blocked in RECV
+	threads atomic.Int32
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+}
+
+// New returns a sentry for cfg. Start it with Serve once the listener is
+// known.
+func New(cfg Config) (*Sentry, error) {
+	if cfg.Log == nil {
+		cfg.Log = logrus.StandardLogger()
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("sentry: epoll: %w", err)
+	}
+	s := &Sentry{cfg: cfg, fs: cfg.FS, log: cfg.Log}
+	s.tasks = tasks{byTid: map[int]*Task{}, procs: map[int]*Process{}, pending: map[int][]forkSnapshot{}, epfd: epfd}
+	go s.reap()
+	return s, nil
+}
+
+// Register books the init-stage process pid with the guest's starting cwd
+// (a guest path) and umask.
+func (s *Sentry) Register(pid int, cwd string, umask uint32) error {
+	d, errno := s.fs.OpenDir(vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: s.fs.Root().FD(), Mount: s.fs.Root()}}, cwd)
+	if errno != 0 {
+		return fmt.Errorf("sentry: guest cwd %s: %w", cwd, errno)
+	}
+	return s.register(pid, d, umask)
+}
+
+const (
+	minServers = 2
+	maxServers = 128
+)
+
+// Serve starts serving l. It returns at once; Close stops it.
+func (s *Sentry) Serve(l *seccomp.Listener) error {
+	s.listener = l
+	if err := l.SetSyncWakeUp(); err != nil {
+		// Older kernels: correct, only slower across CPUs.
+		s.log.WithError(err).Debug("SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP not available")
+	}
+	for i := 0; i < minServers; i++ {
+		s.spawn()
+	}
+	return nil
+}
+
+func (s *Sentry) spawn() {
+	s.threads.Add(1)
+	s.idle.Add(1)
+	s.wg.Add(1)
+	go s.serve()
+}
+
+// serve is one serving thread. When it takes a notification and no other
+// thread is left waiting, it starts another first, so that a handler that
+// blocks (a FIFO open, a wait) never stalls the rest of the guest.
+func (s *Sentry) serve() {
+	runtime.LockOSThread()
+	defer s.wg.Done()
+	defer runtime.UnlockOSThread()
+	var n seccomp.Notif
+	for {
+		err := s.listener.Recv(&n)
+		if err != nil {
+			if s.closed.Load() {
+				s.idle.Add(-1)
+				s.threads.Add(-1)
+				return
+			}
+			// ENOENT: the caller died before we got its notification.
+			continue
+		}
+		if s.idle.Add(-1) == 0 && s.threads.Load() < maxServers {
+			s.spawn()
+		}
+		s.handle(&n)
+		if s.idle.Load() >= minServers {
+			s.threads.Add(-1)
+			return
+		}
+		s.idle.Add(1)
+	}
+}
+
+// Close stops serving. Pending calls of a still-running guest fail with
+// ENOSYS once the listener is closed.
+func (s *Sentry) Close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	if s.listener != nil {
+		s.listener.Close()
+	}
+}
+
+// Call is one routed syscall.
+type Call struct {
+	s     *Sentry
+	notif *seccomp.Notif
+	Task  *Task
+	// Set by handlers through the methods below.
+	cont   bool
+	addFD  int // sentry fd to install, or -1
+	setFD  int
+	cloexc bool
+	closeA bool
+	// installed runs with the guest's fd number once ADDFD succeeded.
+	installed func(fd int)
+	// after runs once the reply is sent.
+	after func()
+}
+
+// Arg returns raw argument i.
+func (c *Call) Arg(i int) uint64 { return c.notif.Data.Args[i] }
+
+// Int returns argument i as a C int.
+func (c *Call) Int(i int) int { return int(int32(c.notif.Data.Args[i])) }
+
+// Mem returns the caller's address space.
+func (c *Call) Mem() *mm.AddressSpace { return c.Task.Proc.mem }
+
+// Continue makes the kernel run the call (register-only decisions).
+func (c *Call) Continue() (int64, unix.Errno) {
+	c.cont = true
+	return 0, 0
+}
+
+// InstallFD answers the call with fd (ours) installed in the caller, at the
+// lowest free number or at setfd >= 0. The sentry's fd is closed after.
+func (c *Call) InstallFD(fd int, setfd int, cloexec bool) (int64, unix.Errno) {
+	c.addFD, c.setFD, c.cloexc, c.closeA = fd, setfd, cloexec, true
+	return 0, 0
+}
+
+// Valid re-checks that the notification is still pending: the guest's
+// memory we read belonged to this very call.
+func (c *Call) Valid() bool { return c.s.listener.IDValid(c.notif.ID) }
+
+func (s *Sentry) handle(n *seccomp.Notif) {
+	t, err := s.lookupTask(int(n.Pid))
+	if err != nil {
+		// Unknown task: refuse. A task outside the sandbox cannot reach our
+		// listener, so this is one that exited while we looked it up.
+		s.log.WithError(err).Debug("task lookup")
+		s.listener.Reply(n.ID, 0, unix.ESRCH)
+		return
+	}
+	c := Call{s: s, notif: n, Task: t, addFD: -1, setFD: -1}
+	nr := int(n.Data.Nr)
+	h := handlerFor(nr)
+	var val int64
+	var errno unix.Errno
+	if h == nil {
+		errno = unix.ENOSYS
+	} else {
+		val, errno = h(&c)
+	}
+	switch {
+	case c.addFD >= 0:
+		newfd := -1
+		if errno == 0 {
+			var err error
+			newfd, err = s.listener.AddFD(n.ID, c.addFD, c.setFD, c.cloexc, true)
+			if err != nil && err != unix.ENOENT {
+				// ADDFD failed for a reason of the guest's (EMFILE,
+				// EBADF for a setfd over the limit): answer with it.
+				if e, ok := err.(unix.Errno); ok {
+					s.listener.Reply(n.ID, 0, e)
+				}
+			}
+			if err != nil {
+				newfd = -1
+			}
+		} else {
+			s.listener.Reply(n.ID, 0, errno)
+		}
+		if c.installed != nil {
+			c.installed(newfd)
+		}
+		if c.closeA {
+			unix.Close(c.addFD)
+		}
+	case c.cont && errno == 0:
+		s.listener.Continue(n.ID)
+	default:
+		s.listener.Reply(n.ID, val, errno)
+	}
+	if c.after != nil {
+		c.after()
+	}
+}

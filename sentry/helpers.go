@@ -1,0 +1,120 @@
+package sentry
+
+import (
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/fdtable"
+	"sandbox/mm"
+	"sandbox/vfs"
+)
+
+// AT_FDCWD as the int the guest passes.
+const atFDCWD = -100
+
+// path copies in a path argument.
+func (c *Call) path(i int) (string, unix.Errno) {
+	return c.Mem().CopyInString(c.Arg(i), mm.PathMax)
+}
+
+// getFD takes a copy of the guest's fd (pidfd_getfd): same open file.
+func (c *Call) getFD(fd int) (int, unix.Errno) {
+	if fd < 0 {
+		return -1, unix.EBADF
+	}
+	p := c.Task.Proc
+	nfd, err := unix.PidfdGetfd(p.pidfd, fd, 0)
+	if err != nil {
+		if err == unix.EBADF || err == unix.ESRCH {
+			return -1, unix.EBADF
+		}
+		return -1, err.(unix.Errno)
+	}
+	return nfd, 0
+}
+
+func kcmpFile(pid1, pid2, fd1, fd2 int) bool {
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(pid1), uintptr(pid2), 0 /* KCMP_FILE */, uintptr(fd1), uintptr(fd2), 0)
+	return e == 0 && r == 0
+}
+
+// dirAt returns the lookup start for a dirfd argument: the cwd for AT_FDCWD,
+// else the directory the guest's fd refers to. The fdtable's claim is
+// confirmed against the kernel (kcmp); an unknown or stale fd is taken
+// again with pidfd_getfd and mapped back into the guest's view.
+func (c *Call) dirAt(dirfd int) (vfs.Dir, func(), unix.Errno) {
+	p := c.Task.Proc
+	if dirfd == atFDCWD {
+		cwd, _ := p.fs.snapshot()
+		// The cwd fd may be replaced by a concurrent chdir: hold our own.
+		fd, err := unix.Dup(cwd.FD)
+		if err != nil {
+			return vfs.Dir{}, nil, err.(unix.Errno)
+		}
+		cwd.FD = fd
+		return cwd, func() { unix.Close(fd) }, 0
+	}
+	if f, ok := p.fds.Get(dirfd); ok {
+		if f.IsDir && f.Ref >= 0 && kcmpFile(p.Tgid, os.Getpid(), dirfd, f.Ref) {
+			return c.s.fs.DirOf(f.Guest, f.Ref), f.DecRef, 0
+		}
+		f.DecRef()
+		p.fds.Remove(dirfd)
+	}
+	nfd, errno := c.getFD(dirfd)
+	if errno != 0 {
+		return vfs.Dir{}, nil, errno
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(nfd, &st); err != nil {
+		unix.Close(nfd)
+		return vfs.Dir{}, nil, err.(unix.Errno)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		unix.Close(nfd)
+		return vfs.Dir{}, nil, unix.ENOTDIR
+	}
+	host, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(nfd))
+	if err != nil {
+		unix.Close(nfd)
+		return vfs.Dir{}, nil, unix.EBADF
+	}
+	guest, _ := c.s.fs.GuestPathOf(host)
+	if guest == "" {
+		// A directory outside the guest's view (it cannot have got it from
+		// us): refuse to look anything up relative to it.
+		unix.Close(nfd)
+		return vfs.Dir{}, nil, unix.EACCES
+	}
+	f := fdtable.NewFile(guest, true, nfd)
+	f.IncRef()
+	p.fds.Install(dirfd, f, false)
+	return c.s.fs.DirOf(guest, nfd), f.DecRef, 0
+}
+
+// ctxAt builds the vfs context for a dirfd-relative path. Absolute paths
+// ignore dirfd, as in Linux.
+func (c *Call) ctxAt(dirfd int, path string) (vfs.Ctx, func(), unix.Errno) {
+	_, umask := c.Task.Proc.fs.snapshot()
+	if len(path) > 0 && path[0] == '/' {
+		root := c.s.fs.Root()
+		return vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: root.FD(), Mount: root}, Umask: umask}, func() {}, 0
+	}
+	d, rel, errno := c.dirAt(dirfd)
+	if errno != 0 {
+		return vfs.Ctx{}, nil, errno
+	}
+	return vfs.Ctx{Cwd: d, Umask: umask}, rel, 0
+}
+
+// addFD installs fd in the caller without answering (for calls that make
+// several fds, like pipe).
+func (c *Call) installNow(fd int, cloexec bool) (int, unix.Errno) {
+	n, err := c.s.listener.AddFD(c.notif.ID, fd, -1, cloexec, false)
+	if err != nil {
+		return -1, err.(unix.Errno)
+	}
+	return n, 0
+}

@@ -1,0 +1,318 @@
+package sentry
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/fdtable"
+	"sandbox/mm"
+	"sandbox/vfs"
+)
+
+// validOpenFlags is VALID_OPEN_FLAGS: open and openat ignore other bits,
+// openat2 rejects them.
+const validOpenFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY |
+	unix.O_TRUNC | unix.O_APPEND | unix.O_NONBLOCK | unix.O_DSYNC | unix.O_ASYNC |
+	unix.O_DIRECT | unix.O_LARGEFILE | unix.O_DIRECTORY | unix.O_NOFOLLOW |
+	unix.O_NOATIME | unix.O_CLOEXEC | unix.O_PATH | unix.O_SYNC | unix.O_TMPFILE
+
+// resolveCached is RESOLVE_CACHED (not in x/sys).
+const resolveCached = 0x20
+
+const validResolve = unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS |
+	unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_IN_ROOT | resolveCached
+
+func sysOpen(c *Call) (int64, unix.Errno) {
+	return doOpen(c, atFDCWD, 0, lenientFlags(c.Int(1)), lenientMode(c.Int(1), c.Arg(2)), 0)
+}
+
+func sysOpenat(c *Call) (int64, unix.Errno) {
+	return doOpen(c, c.Int(0), 1, lenientFlags(c.Int(2)), lenientMode(c.Int(2), c.Arg(3)), 0)
+}
+
+func sysCreat(c *Call) (int64, unix.Errno) {
+	fl := unix.O_CREAT | unix.O_WRONLY | unix.O_TRUNC
+	return doOpen(c, atFDCWD, 0, fl|unix.O_LARGEFILE, lenientMode(fl, c.Arg(1)), 0)
+}
+
+func lenientFlags(fl int) int {
+	fl &= validOpenFlags
+	fl |= unix.O_LARGEFILE
+	return fl
+}
+
+func lenientMode(fl int, mode uint64) uint32 {
+	if fl&unix.O_CREAT == 0 && fl&unix.O_TMPFILE != unix.O_TMPFILE {
+		return 0
+	}
+	return uint32(mode) & 0o7777
+}
+
+// openHow is struct open_how.
+type openHow struct{ Flags, Mode, Resolve uint64 }
+
+func sysOpenat2(c *Call) (int64, unix.Errno) {
+	size := c.Arg(3)
+	if size < 24 {
+		return 0, unix.EINVAL
+	}
+	if size > 4096 {
+		return 0, unix.E2BIG
+	}
+	var how openHow
+	if e := mm.CopyInStruct(c.Mem(), c.Arg(2), &how); e != 0 {
+		return 0, e
+	}
+	if size > 24 {
+		rest := make([]byte, size-24)
+		if e := c.Mem().CopyIn(c.Arg(2)+24, rest); e != 0 {
+			return 0, e
+		}
+		for _, b := range rest {
+			if b != 0 {
+				return 0, unix.E2BIG
+			}
+		}
+	}
+	if how.Flags&^uint64(validOpenFlags|unix.O_LARGEFILE) != 0 || how.Flags>>32 != 0 {
+		return 0, unix.EINVAL
+	}
+	fl := int(how.Flags)
+	if how.Mode&^0o7777 != 0 {
+		return 0, unix.EINVAL
+	}
+	if how.Mode != 0 && fl&unix.O_CREAT == 0 && fl&unix.O_TMPFILE != unix.O_TMPFILE {
+		return 0, unix.EINVAL
+	}
+	if how.Resolve&^uint64(validResolve) != 0 {
+		return 0, unix.EINVAL
+	}
+	if how.Resolve&unix.RESOLVE_BENEATH != 0 && how.Resolve&unix.RESOLVE_IN_ROOT != 0 {
+		return 0, unix.EINVAL
+	}
+	if how.Resolve&resolveCached != 0 && fl&(unix.O_TRUNC|unix.O_CREAT|unix.O_TMPFILE) != 0 {
+		return 0, unix.EAGAIN
+	}
+	return doOpen(c, c.Int(0), 1, fl, uint32(how.Mode), how.Resolve&^resolveCached)
+}
+
+// doOpen is every open: the sentry opens the file in the guest's view and
+// installs it with ADDFD|SEND.
+func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uint64) (int64, unix.Errno) {
+	path, errno := c.path(pathArg)
+	if errno != 0 {
+		return 0, errno
+	}
+	if path == "" {
+		return 0, unix.ENOENT
+	}
+	var ctx vfs.Ctx
+	var rel func()
+	if resolve&(unix.RESOLVE_BENEATH|unix.RESOLVE_IN_ROOT) != 0 {
+		// The dirfd is the lookup's root even for absolute paths.
+		d, r, e := c.dirAt(dirfd)
+		if e != 0 {
+			return 0, e
+		}
+		_, umask := c.Task.Proc.fs.snapshot()
+		ctx, rel = vfs.Ctx{Cwd: d, Umask: umask}, r
+	} else {
+		ctx, rel, errno = c.ctxAt(dirfd, path)
+		if errno != 0 {
+			return 0, errno
+		}
+	}
+	defer rel()
+	o, errno := c.s.fs.Open(ctx, path, flags, mode, resolve)
+	if errno != 0 {
+		return 0, errno
+	}
+	if o.FDRef >= 0 {
+		// /dev/fd/N: open the guest's own fd again, as Linux does.
+		src, e := c.getFD(o.FDRef)
+		if e != 0 {
+			return 0, e
+		}
+		defer unix.Close(src)
+		nfd, e := vfs.Reopen(src, flags)
+		if e != 0 {
+			return 0, e
+		}
+		return c.InstallFD(nfd, -1, flags&unix.O_CLOEXEC != 0)
+	}
+	cloexec := flags&unix.O_CLOEXEC != 0
+	if o.IsDir {
+		if ref, err := unix.Dup(o.FD); err == nil {
+			unix.CloseOnExec(ref)
+			f := fdtable.NewFile(o.Guest, true, ref)
+			fds := c.Task.Proc.fds
+			c.installed = func(fd int) {
+				if fd < 0 {
+					f.DecRef()
+					return
+				}
+				fds.Install(fd, f, cloexec)
+			}
+		}
+	}
+	return c.InstallFD(o.FD, -1, cloexec)
+}
+
+func sysClose(c *Call) (int64, unix.Errno) {
+	c.Task.Proc.fds.Remove(c.Int(0))
+	return c.Continue()
+}
+
+func sysCloseRange(c *Call) (int64, unix.Errno) {
+	lo, hi, flags := uint(uint32(c.Arg(0))), uint(uint32(c.Arg(1))), c.Arg(2)
+	if flags&^uint64(unix.CLOSE_RANGE_CLOEXEC|unix.CLOSE_RANGE_UNSHARE) != 0 || lo > hi {
+		return 0, unix.EINVAL
+	}
+	if flags&unix.CLOSE_RANGE_CLOEXEC != 0 {
+		c.Task.Proc.fds.SetCloExecRange(lo, hi)
+	} else {
+		c.Task.Proc.fds.RemoveRange(lo, hi)
+	}
+	return c.Continue()
+}
+
+// dupTo installs a copy of the guest's oldfd at newfd (-1: lowest free).
+func dupTo(c *Call, oldfd, newfd int, cloexec bool) (int64, unix.Errno) {
+	src, errno := c.getFD(oldfd)
+	if errno != 0 {
+		return 0, errno
+	}
+	fds := c.Task.Proc.fds
+	if f, ok := fds.Get(oldfd); ok {
+		c.installed = func(fd int) {
+			if fd < 0 {
+				f.DecRef()
+				return
+			}
+			fds.Install(fd, f, cloexec)
+		}
+	} else if newfd >= 0 {
+		fds.Remove(newfd)
+	}
+	return c.InstallFD(src, newfd, cloexec)
+}
+
+func sysDup(c *Call) (int64, unix.Errno) { return dupTo(c, c.Int(0), -1, false) }
+
+func sysDup2(c *Call) (int64, unix.Errno) {
+	oldfd, newfd := c.Int(0), c.Int(1)
+	if oldfd == newfd {
+		src, errno := c.getFD(oldfd)
+		if errno != 0 {
+			return 0, errno
+		}
+		unix.Close(src)
+		return int64(newfd), 0
+	}
+	if newfd < 0 {
+		return 0, unix.EBADF
+	}
+	return dupTo(c, oldfd, newfd, false)
+}
+
+func sysDup3(c *Call) (int64, unix.Errno) {
+	oldfd, newfd, flags := c.Int(0), c.Int(1), c.Int(2)
+	if flags&^unix.O_CLOEXEC != 0 {
+		return 0, unix.EINVAL
+	}
+	if oldfd == newfd {
+		return 0, unix.EINVAL
+	}
+	if newfd < 0 {
+		return 0, unix.EBADF
+	}
+	return dupTo(c, oldfd, newfd, flags&unix.O_CLOEXEC != 0)
+}
+
+func sysFcntl(c *Call) (int64, unix.Errno) {
+	fd, cmd := c.Int(0), c.Int(1)
+	switch cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		if min := c.Int(2); min == 0 {
+			return dupTo(c, fd, -1, cmd == unix.F_DUPFD_CLOEXEC)
+		}
+		// "Lowest free at or above min" has no ADDFD form; the decision is
+		// register-only, so the kernel may do it (booked lazily).
+		return c.Continue()
+	case unix.F_SETFD:
+		c.Task.Proc.fds.SetCloExec(fd, c.Arg(2)&unix.FD_CLOEXEC != 0)
+	}
+	return c.Continue()
+}
+
+func doPipe(c *Call, flags int) (int64, unix.Errno) {
+	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
+		return 0, unix.EINVAL
+	}
+	// Check the out-array is writable before making fds the guest would
+	// then own without knowing.
+	var cur [2]int32
+	if e := mm.CopyInStruct(c.Mem(), c.Arg(0), &cur); e != 0 {
+		return 0, e
+	}
+	if e := mm.CopyOutStruct(c.Mem(), c.Arg(0), &cur); e != 0 {
+		return 0, e
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], (flags&^unix.O_CLOEXEC)|unix.O_CLOEXEC); err != nil {
+		return 0, err.(unix.Errno)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	cloexec := flags&unix.O_CLOEXEC != 0
+	r, errno := c.installNow(p[0], cloexec)
+	if errno != 0 {
+		return 0, errno
+	}
+	w, errno := c.installNow(p[1], cloexec)
+	if errno != 0 {
+		return 0, errno
+	}
+	out := [2]int32{int32(r), int32(w)}
+	if e := mm.CopyOutStruct(c.Mem(), c.Arg(0), &out); e != 0 {
+		return 0, e
+	}
+	return 0, 0
+}
+
+func sysPipe(c *Call) (int64, unix.Errno)  { return doPipe(c, 0) }
+func sysPipe2(c *Call) (int64, unix.Errno) { return doPipe(c, c.Int(1)) }
+
+// TIOCSTI and TIOCLINUX push input into a terminal: a sandboxed program
+// holding the user's tty could type commands into the user's shell.
+const (
+	tiocsti   = 0x5412
+	tioclinux = 0x541c
+)
+
+func sysIoctl(c *Call) (int64, unix.Errno) {
+	switch uint32(c.Arg(1)) {
+	case tiocsti, tioclinux:
+		return 0, unix.EPERM
+	}
+	return c.Continue()
+}
+
+func sysMemfdCreate(c *Call) (int64, unix.Errno) {
+	name, errno := c.Mem().CopyInString(c.Arg(0), 250)
+	if errno == unix.ENAMETOOLONG {
+		return 0, unix.EINVAL
+	}
+	if errno != 0 {
+		return 0, errno
+	}
+	flags := int(c.Arg(1))
+	fd, err := unix.MemfdCreate(name, flags|unix.MFD_CLOEXEC)
+	if err != nil {
+		return 0, err.(unix.Errno)
+	}
+	return c.InstallFD(fd, -1, flags&unix.MFD_CLOEXEC != 0)
+}
+
+var _ = unsafe.Sizeof(0)

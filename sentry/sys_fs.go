@@ -1,0 +1,94 @@
+package sentry
+
+import (
+	"golang.org/x/sys/unix"
+
+	"sandbox/vfs"
+)
+
+func sysGetcwd(c *Call) (int64, unix.Errno) {
+	cwd, _ := c.Task.Proc.fs.snapshot()
+	b := append([]byte(cwd.Guest), 0)
+	size := c.Arg(1)
+	if size == 0 && c.Arg(0) != 0 {
+		return 0, unix.EINVAL
+	}
+	if uint64(len(b)) > size {
+		return 0, unix.ERANGE
+	}
+	if e := c.Mem().CopyOut(c.Arg(0), b); e != 0 {
+		return 0, e
+	}
+	return int64(len(b)), 0
+}
+
+// setCwd records the new cwd. The kernel's own cwd matters only for the
+// paths the kernel resolves itself (execve); it is moved too when the guest
+// path is the same as the host path, so that relative execs keep working.
+func setCwd(c *Call, d vfs.Dir, kernelToo bool) (int64, unix.Errno) {
+	c.Task.Proc.fs.setCwd(d)
+	if kernelToo {
+		return c.Continue()
+	}
+	return 0, 0
+}
+
+func sysChdir(c *Call) (int64, unix.Errno) {
+	path, errno := c.path(0)
+	if errno != 0 {
+		return 0, errno
+	}
+	ctx, rel, errno := c.ctxAt(atFDCWD, path)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer rel()
+	d, errno := c.s.fs.OpenDir(ctx, path)
+	if errno != 0 {
+		return 0, errno
+	}
+	return setCwd(c, d, identityPath(d))
+}
+
+// identityPath tells whether the kernel would reach the same directory by
+// the guest path as the sentry did.
+func identityPath(d vfs.Dir) bool {
+	var a, b unix.Stat_t
+	if unix.Fstat(d.FD, &a) != nil || unix.Stat(d.Guest, &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+func sysFchdir(c *Call) (int64, unix.Errno) {
+	fd := c.Int(0)
+	if fd == atFDCWD {
+		return 0, unix.EBADF
+	}
+	d, rel, errno := c.dirAt(fd)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer rel()
+	nfd, err := unix.Dup(d.FD)
+	if err != nil {
+		return 0, err.(unix.Errno)
+	}
+	unix.CloseOnExec(nfd)
+	if err := unix.Faccessat2(nfd, "", unix.X_OK, unix.AT_EMPTY_PATH); err != nil {
+		unix.Close(nfd)
+		return 0, err.(unix.Errno)
+	}
+	d.FD = nfd
+	// fchdir's decision used registers only: the kernel may follow.
+	return setCwd(c, d, true)
+}
+
+func sysUmask(c *Call) (int64, unix.Errno) {
+	fs := c.Task.Proc.fs
+	fs.mu.Lock()
+	fs.umask = uint32(c.Arg(0)) & 0o777
+	fs.mu.Unlock()
+	// The kernel keeps its copy too and returns the old value.
+	return c.Continue()
+}

@@ -1,0 +1,209 @@
+package sentry
+
+import (
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Namespace flags: the guest may not make namespaces of its own.
+const cloneNSFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUSER | unix.CLONE_NEWPID |
+	unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+func clone(c *Call, flags uint64) (int64, unix.Errno) {
+	if flags&cloneNSFlags != 0 {
+		return 0, unix.EPERM
+	}
+	if flags&unix.CLONE_THREAD == 0 {
+		c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0)
+	}
+	return c.Continue()
+}
+
+func sysClone(c *Call) (int64, unix.Errno) { return clone(c, c.Arg(0)) }
+func sysFork(c *Call) (int64, unix.Errno)  { return clone(c, uint64(unix.SIGCHLD)) }
+func sysVfork(c *Call) (int64, unix.Errno) {
+	return clone(c, uint64(unix.CLONE_VM|unix.CLONE_VFORK|unix.SIGCHLD))
+}
+
+// execve: the sentry resolves the program in the guest's view and checks
+// it, then lets the kernel run the call (DESIGN §6). The kernel resolves the
+// path again in its own view, so the sentry also requires that view to name
+// the same file; a racing thread that flips the path after this check is
+// bounded by the kernel layers (Landlock, mount namespace).
+func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
+	p := c.Task.Proc
+	if !p.execed {
+		// The sandbox's own init stage starting the guest program.
+		p.execed = true
+		return c.Continue()
+	}
+	if flags&^(atEmptyPath|unix.AT_SYMLINK_NOFOLLOW) != 0 {
+		return 0, unix.EINVAL
+	}
+	path, errno := c.path(pathArg)
+	if errno != 0 {
+		return 0, errno
+	}
+	if path == "" {
+		if flags&atEmptyPath == 0 {
+			return 0, unix.ENOENT
+		}
+		// fexecve: the kernel runs exactly the file the fd refers to.
+		nfd, e := c.getFD(dirfd)
+		if e != 0 {
+			return 0, e
+		}
+		defer unix.Close(nfd)
+		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
+			return 0, err.(unix.Errno)
+		}
+		p.fds.Exec()
+		return c.Continue()
+	}
+	ctx, rel, errno := c.ctxAt(dirfd, path)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer rel()
+	guest, hostfd, errno := c.s.fs.ExecTarget(ctx, path)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer unix.Close(hostfd)
+	var want, got unix.Stat_t
+	if err := unix.Fstat(hostfd, &want); err != nil {
+		return 0, err.(unix.Errno)
+	}
+	kdir := unix.AT_FDCWD
+	if path[0] != '/' {
+		var kfd int
+		var err error
+		if dirfd == atFDCWD {
+			kfd, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
+		} else {
+			kfd, err = unix.PidfdGetfd(p.pidfd, dirfd, 0)
+		}
+		if err != nil {
+			return 0, unix.EACCES
+		}
+		defer unix.Close(kfd)
+		kdir = kfd
+	}
+	if err := unix.Fstatat(kdir, path, &got, 0); err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+		c.s.log.WithField("path", guest).Warn("exec refused: the kernel would run a different file than the guest's view names (needs the mount-namespace layer)")
+		return 0, unix.EACCES
+	}
+	p.fds.Exec()
+	return c.Continue()
+}
+
+func sysExecve(c *Call) (int64, unix.Errno)   { return exec(c, atFDCWD, 0, 0) }
+func sysExecveat(c *Call) (int64, unix.Errno) { return exec(c, c.Int(0), 1, c.Int(4)) }
+
+// member tells whether pid (process or thread) is in the sandbox: known, or
+// a thread or fresh child of a known process that made no routed call yet.
+func (s *Sentry) member(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if s.inSandbox(pid) {
+		return true
+	}
+	tgid, ppid, err := procStatus(pid)
+	if err != nil {
+		return false
+	}
+	return s.inSandbox(tgid) || s.inSandbox(ppid)
+}
+
+// signalGroup sends sig to the sandbox's own members of process group pgid
+// (all members when pgid is -1), never to processes outside.
+func (s *Sentry) signalGroup(caller int, pgid int, sig unix.Signal) (int64, unix.Errno) {
+	s.tasks.mu.Lock()
+	var targets []int
+	for tgid := range s.tasks.procs {
+		if pgid == -1 {
+			if tgid != caller {
+				targets = append(targets, tgid)
+			}
+			continue
+		}
+		if g, err := unix.Getpgid(tgid); err == nil && g == pgid {
+			targets = append(targets, tgid)
+		}
+	}
+	s.tasks.mu.Unlock()
+	if len(targets) == 0 {
+		return 0, unix.ESRCH
+	}
+	sent := false
+	for _, t := range targets {
+		if unix.Kill(t, sig) == nil {
+			sent = true
+		}
+	}
+	if !sent {
+		return 0, unix.ESRCH
+	}
+	return 0, 0
+}
+
+func sysKill(c *Call) (int64, unix.Errno) {
+	pid, sig := c.Int(0), unix.Signal(c.Int(1))
+	if sig < 0 || sig > 64 {
+		return 0, unix.EINVAL
+	}
+	switch {
+	case pid > 0:
+		if !c.s.member(pid) {
+			return 0, unix.ESRCH
+		}
+		return c.Continue()
+	case pid == 0:
+		g, err := unix.Getpgid(c.Task.Proc.Tgid)
+		if err != nil {
+			return 0, unix.ESRCH
+		}
+		return c.s.signalGroup(c.Task.Proc.Tgid, g, sig)
+	case pid == -1:
+		return c.s.signalGroup(c.Task.Proc.Tgid, -1, sig)
+	default:
+		return c.s.signalGroup(c.Task.Proc.Tgid, -pid, sig)
+	}
+}
+
+func sysTkill(c *Call) (int64, unix.Errno) {
+	if !c.s.member(c.Int(0)) {
+		return 0, unix.ESRCH
+	}
+	return c.Continue()
+}
+
+func sysTgkill(c *Call) (int64, unix.Errno) {
+	if !c.s.member(c.Int(0)) || !c.s.member(c.Int(1)) {
+		return 0, unix.ESRCH
+	}
+	return c.Continue()
+}
+
+func sysPrlimit64(c *Call) (int64, unix.Errno) {
+	if pid := c.Int(0); pid != 0 && !c.s.member(pid) {
+		return 0, unix.ESRCH
+	}
+	return c.Continue()
+}
+
+func sysSetrlimit(c *Call) (int64, unix.Errno) { return c.Continue() }
+
+const prSetMM = 35
+
+func sysPrctl(c *Call) (int64, unix.Errno) {
+	switch c.Int(0) {
+	case prSetMM:
+		// Rewriting /proc/self/exe and friends is for checkpoint/restore
+		// tools, not sandboxed programs.
+		return 0, unix.EPERM
+	}
+	return c.Continue()
+}

@@ -1,0 +1,96 @@
+package sentry
+
+import (
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/seccomp"
+)
+
+// Handler performs one emulated syscall.
+type Handler func(c *Call) (int64, unix.Errno)
+
+// handlers maps every emulated syscall to its handler. It is never mutated.
+var handlers = map[int]Handler{
+	// sys_file.go
+	unix.SYS_OPEN: sysOpen, unix.SYS_OPENAT: sysOpenat, unix.SYS_OPENAT2: sysOpenat2,
+	unix.SYS_CREAT: sysCreat, unix.SYS_CLOSE: sysClose, unix.SYS_CLOSE_RANGE: sysCloseRange,
+	unix.SYS_DUP: sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
+	unix.SYS_FCNTL: sysFcntl, unix.SYS_PIPE: sysPipe, unix.SYS_PIPE2: sysPipe2,
+	unix.SYS_IOCTL: sysIoctl,
+	// sys_stat.go
+	unix.SYS_STAT: sysStat, unix.SYS_LSTAT: sysLstat, unix.SYS_NEWFSTATAT: sysNewfstatat,
+	unix.SYS_STATX: sysStatx, unix.SYS_ACCESS: sysAccess, unix.SYS_FACCESSAT: sysFaccessat,
+	unix.SYS_FACCESSAT2: sysFaccessat2, unix.SYS_READLINK: sysReadlink,
+	unix.SYS_READLINKAT: sysReadlinkat, unix.SYS_STATFS: sysStatfs,
+	unix.SYS_GETXATTR: sysGetxattr, unix.SYS_LGETXATTR: sysLgetxattr,
+	unix.SYS_LISTXATTR: sysListxattr, unix.SYS_LLISTXATTR: sysLlistxattr,
+	// sys_path.go
+	unix.SYS_MKDIR: sysMkdir, unix.SYS_MKDIRAT: sysMkdirat, unix.SYS_UNLINK: sysUnlink,
+	unix.SYS_UNLINKAT: sysUnlinkat, unix.SYS_RMDIR: sysRmdir, unix.SYS_RENAME: sysRename,
+	unix.SYS_RENAMEAT: sysRenameat, unix.SYS_RENAMEAT2: sysRenameat2, unix.SYS_LINK: sysLink,
+	unix.SYS_LINKAT: sysLinkat, unix.SYS_SYMLINK: sysSymlink, unix.SYS_SYMLINKAT: sysSymlinkat,
+	unix.SYS_CHMOD: sysChmod, unix.SYS_FCHMODAT: sysFchmodat, unix.SYS_FCHMODAT2: sysFchmodat2,
+	unix.SYS_CHOWN: sysChown, unix.SYS_LCHOWN: sysLchown, unix.SYS_FCHOWNAT: sysFchownat,
+	unix.SYS_TRUNCATE: sysTruncate, unix.SYS_UTIMENSAT: sysUtimensat,
+	unix.SYS_UTIMES: sysUtimes, unix.SYS_UTIME: sysUtime, unix.SYS_MKNOD: sysMknod,
+	unix.SYS_MKNODAT: sysMknodat,
+	// sys_fs.go
+	unix.SYS_GETCWD: sysGetcwd, unix.SYS_CHDIR: sysChdir, unix.SYS_FCHDIR: sysFchdir,
+	unix.SYS_UMASK: sysUmask,
+	// sys_proc.go
+	unix.SYS_CLONE: sysClone, unix.SYS_FORK: sysFork, unix.SYS_VFORK: sysVfork,
+	unix.SYS_EXECVE: sysExecve, unix.SYS_EXECVEAT: sysExecveat,
+	unix.SYS_KILL: sysKill, unix.SYS_TKILL: sysTkill, unix.SYS_TGKILL: sysTgkill,
+	unix.SYS_PRLIMIT64: sysPrlimit64, unix.SYS_SETRLIMIT: sysSetrlimit,
+	unix.SYS_PRCTL: sysPrctl,
+	// sys_socket.go
+	unix.SYS_SOCKET: sysSocket, unix.SYS_CONNECT: sysConnect, unix.SYS_BIND: sysBind,
+	unix.SYS_SENDTO: sysSendto, unix.SYS_SENDMSG: sysSendmsg, unix.SYS_SENDMMSG: sysSendmmsg,
+	// register-only fd creators: continued, booked lazily (see fdtable).
+	unix.SYS_EPOLL_CREATE: sysContinue, unix.SYS_EPOLL_CREATE1: sysContinue,
+	unix.SYS_EVENTFD: sysContinue, unix.SYS_EVENTFD2: sysContinue,
+	unix.SYS_TIMERFD_CREATE: sysContinue, unix.SYS_SIGNALFD: sysContinue,
+	unix.SYS_SIGNALFD4: sysContinue, unix.SYS_INOTIFY_INIT: sysContinue,
+	unix.SYS_INOTIFY_INIT1: sysContinue, unix.SYS_MEMFD_CREATE: sysMemfdCreate,
+}
+
+func handlerFor(nr int) Handler { return handlers[nr] }
+
+// Name returns the name of syscall nr, or "" for a number unknown to the
+// table.
+func Name(nr int) string { return sysNames[nr] }
+
+// sysContinue lets the kernel run a call whose decision needs no guest
+// memory.
+func sysContinue(c *Call) (int64, unix.Errno) { return c.Continue() }
+
+// FilterSpec returns the routing of every syscall: emulated when the table
+// has a handler, passed when on the pass list, denied otherwise (EPERM for
+// known numbers, ENOSYS for unknown ones and those on the ENOSYS list).
+func FilterSpec() seccomp.Spec {
+	pass := map[int]bool{}
+	for _, nr := range passList {
+		pass[nr] = true
+	}
+	nrs := make([]int, 0, len(sysNames))
+	for nr := range sysNames {
+		nrs = append(nrs, nr)
+	}
+	sort.Ints(nrs)
+	spec := seccomp.Spec{DefaultErrno: unix.ENOSYS}
+	for _, nr := range nrs {
+		switch {
+		case denyList[nr] != 0:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
+		case handlers[nr] != nil:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
+		case pass[nr]:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
+		default:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: unix.EPERM})
+		}
+	}
+	return spec
+}

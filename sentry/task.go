@@ -1,0 +1,330 @@
+package sentry
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/fdtable"
+	"sandbox/mm"
+	"sandbox/vfs"
+)
+
+// FSContext is a task's cwd and umask (shared by CLONE_FS threads).
+type FSContext struct {
+	mu    sync.Mutex
+	cwd   vfs.Dir // cwd.FD is owned
+	umask uint32
+}
+
+func (f *FSContext) snapshot() (vfs.Dir, uint32) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cwd, f.umask
+}
+
+// fork copies the context (fork without CLONE_FS).
+func (f *FSContext) fork() *FSContext {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := &FSContext{cwd: f.cwd, umask: f.umask}
+	if fd, err := unix.Dup(f.cwd.FD); err == nil {
+		unix.CloseOnExec(fd)
+		n.cwd.FD = fd
+	} else {
+		n.cwd.FD = -1
+	}
+	return n
+}
+
+func (f *FSContext) setCwd(d vfs.Dir) {
+	f.mu.Lock()
+	old := f.cwd.FD
+	f.cwd = d
+	f.mu.Unlock()
+	if old >= 0 {
+		unix.Close(old)
+	}
+}
+
+func (f *FSContext) release() {
+	f.mu.Lock()
+	if f.cwd.FD >= 0 {
+		unix.Close(f.cwd.FD)
+		f.cwd.FD = -1
+	}
+	f.mu.Unlock()
+}
+
+// Process is a thread group.
+type Process struct {
+	Tgid  int
+	PPid  int
+	fds   *fdtable.Table
+	fs    *FSContext
+	mem   *mm.AddressSpace
+	pidfd int // pidfd of the leader, for pidfd_getfd
+	// execed is set once the process ran an image the guest chose; until
+	// then it is the sandbox's own init stage.
+	execed bool
+	tasks  int
+}
+
+// Task is one guest thread.
+type Task struct {
+	Tid   int
+	Proc  *Process
+	pidfd int // PIDFD_THREAD pidfd, watched by the reaper
+}
+
+// forkSnapshot is the state a child of a fork gets, taken when the parent
+// called fork/clone.
+type forkSnapshot struct {
+	fds *fdtable.Table
+	fs  *FSContext
+}
+
+// tasks is the sentry's task table.
+type tasks struct {
+	mu      sync.Mutex
+	byTid   map[int]*Task
+	procs   map[int]*Process
+	pending map[int][]forkSnapshot // by parent tgid
+	epfd    int
+	count   int // live processes, for the process limit
+}
+
+func procStatus(tid int) (tgid, ppid int, err error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	tgid, ppid = -1, -1
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			tgid, _ = strconv.Atoi(strings.TrimSpace(v))
+		} else if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			ppid, _ = strconv.Atoi(strings.TrimSpace(v))
+			break
+		}
+	}
+	if tgid < 0 || ppid < 0 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/status", tid)
+	}
+	return tgid, ppid, nil
+}
+
+const pidfdThread = unix.O_EXCL // PIDFD_THREAD
+
+// lookup returns the task for tid, discovering it (and its process) at its
+// first notification.
+func (s *Sentry) lookupTask(tid int) (*Task, error) {
+	ts := &s.tasks
+	ts.mu.Lock()
+	if t := ts.byTid[tid]; t != nil {
+		ts.mu.Unlock()
+		return t, nil
+	}
+	ts.mu.Unlock()
+	tgid, ppid, err := procStatus(tid)
+	if err != nil {
+		return nil, err
+	}
+	tpidfd, err := unix.PidfdOpen(tid, pidfdThread)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open %d: %w", tid, err)
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if t := ts.byTid[tid]; t != nil { // raced with another serving thread
+		unix.Close(tpidfd)
+		return t, nil
+	}
+	p := ts.procs[tgid]
+	if p == nil {
+		p = &Process{Tgid: tgid, PPid: ppid, mem: mm.New(tgid), pidfd: -1}
+		if pf, err := unix.PidfdOpen(tgid, 0); err == nil {
+			p.pidfd = pf
+		}
+		if q := ts.pending[ppid]; len(q) > 0 {
+			p.fds, p.fs = q[0].fds, q[0].fs
+			ts.pending[ppid] = q[1:]
+			if len(ts.pending[ppid]) == 0 {
+				delete(ts.pending, ppid)
+			}
+			p.execed = true
+		} else if parent := ts.procs[ppid]; parent != nil {
+			p.fds, p.fs = parent.fds.Fork(), parent.fs.fork()
+			p.execed = true
+		} else {
+			// Not a child of a known process: only the init stage, which
+			// the sentry registered itself, may be here.
+			unix.Close(tpidfd)
+			if p.pidfd >= 0 {
+				unix.Close(p.pidfd)
+			}
+			return nil, fmt.Errorf("task %d (tgid %d, ppid %d) is not in the sandbox", tid, tgid, ppid)
+		}
+		ts.procs[tgid] = p
+		ts.count++
+	}
+	t := &Task{Tid: tid, Proc: p, pidfd: tpidfd}
+	p.tasks++
+	ts.byTid[tid] = t
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tid)}
+	unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_ADD, tpidfd, &ev)
+	return t, nil
+}
+
+// register adds the init stage's process, before it runs guest code.
+func (s *Sentry) register(pid int, cwd vfs.Dir, umask uint32) error {
+	ts := &s.tasks
+	pf, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	p := &Process{Tgid: pid, fds: fdtable.New(), fs: &FSContext{cwd: cwd, umask: umask}, mem: mm.New(pid), pidfd: pf}
+	ts.mu.Lock()
+	ts.procs[pid] = p
+	ts.count++
+	ts.mu.Unlock()
+	return nil
+}
+
+// snapshotFork records what a child of p will start with.
+func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool) {
+	snap := forkSnapshot{fds: p.fds, fs: p.fs}
+	if !shareFiles {
+		snap.fds = p.fds.Fork()
+	}
+	if !shareFS {
+		snap.fs = p.fs.fork()
+	}
+	s.tasks.mu.Lock()
+	s.tasks.pending[p.Tgid] = append(s.tasks.pending[p.Tgid], snap)
+	s.tasks.mu.Unlock()
+}
+
+// dropFailedFork discards the newest snapshot when fork failed.
+func (s *Sentry) dropFailedFork(p *Process) {
+	s.tasks.mu.Lock()
+	q := s.tasks.pending[p.Tgid]
+	if len(q) > 0 {
+		snap := q[len(q)-1]
+		s.tasks.pending[p.Tgid] = q[:len(q)-1]
+		if snap.fds != p.fds {
+			snap.fds.Release()
+		}
+		if snap.fs != p.fs {
+			snap.fs.release()
+		}
+	}
+	s.tasks.mu.Unlock()
+}
+
+// reap forgets tasks as they exit, so that the sentry's memory and fds stay
+// flat however many short-lived processes the guest runs.
+func (s *Sentry) reap() {
+	ts := &s.tasks
+	evs := make([]unix.EpollEvent, 64)
+	for {
+		n, err := unix.EpollWait(ts.epfd, evs, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		for _, ev := range evs[:n] {
+			s.forget(int(ev.Fd))
+		}
+	}
+}
+
+func (s *Sentry) forget(tid int) {
+	ts := &s.tasks
+	ts.mu.Lock()
+	t := ts.byTid[tid]
+	if t == nil {
+		ts.mu.Unlock()
+		return
+	}
+	delete(ts.byTid, tid)
+	unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_DEL, t.pidfd, nil)
+	unix.Close(t.pidfd)
+	p := t.Proc
+	p.tasks--
+	var dead *Process
+	if p.tasks <= 0 && ts.procs[p.Tgid] == p && !processAlive(p) {
+		delete(ts.procs, p.Tgid)
+		if q := ts.pending[p.Tgid]; q != nil {
+			for _, snap := range q {
+				snap.fds.Release()
+				snap.fs.release()
+			}
+			delete(ts.pending, p.Tgid)
+		}
+		ts.count--
+		dead = p
+	}
+	ts.mu.Unlock()
+	if dead != nil {
+		dead.fds.Release()
+		dead.fs.release()
+		if dead.pidfd >= 0 {
+			unix.Close(dead.pidfd)
+		}
+	}
+}
+
+// processAlive tells whether any thread of p is still running (a thread
+// that never made a routed call has no Task).
+func processAlive(p *Process) bool {
+	if p.pidfd < 0 {
+		return false
+	}
+	fds := []unix.PollFd{{Fd: int32(p.pidfd), Events: unix.POLLIN}}
+	n, _ := unix.Poll(fds, 0)
+	return n == 0
+}
+
+// inSandbox tells whether pid (a tgid or tid) belongs to the sandbox.
+func (s *Sentry) inSandbox(pid int) bool {
+	s.tasks.mu.Lock()
+	defer s.tasks.mu.Unlock()
+	if s.tasks.procs[pid] != nil || s.tasks.byTid[pid] != nil {
+		return true
+	}
+	return false
+}
+
+// Stats reports the sentry's bookkeeping size (for leak tests).
+func (s *Sentry) Stats() (tasks, procs int) {
+	s.tasks.mu.Lock()
+	defer s.tasks.mu.Unlock()
+	return len(s.tasks.byTid), len(s.tasks.procs)
+}
+
+// KillAll kills every process the sandbox still has (the guest's first
+// process exited and left others behind, or the sandbox is stopping).
+func (s *Sentry) KillAll() {
+	s.tasks.mu.Lock()
+	var pidfds []int
+	for _, p := range s.tasks.procs {
+		if p.pidfd >= 0 {
+			pidfds = append(pidfds, p.pidfd)
+		}
+	}
+	for _, fd := range pidfds {
+		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	}
+	s.tasks.mu.Unlock()
+}

@@ -1,0 +1,307 @@
+// Package vfs is the guest's filesystem: a mount table built from the policy,
+// a path walker, and the path operations the sentry performs for the guest.
+//
+// Invariants:
+//   - The walker resolves every path in guest space: it follows symlinks
+//     itself (40 at most, then ELOOP), so an absolute link lands in the
+//     guest's root, ".." never climbs above "/", and a hidden path stays
+//     hidden even in the middle of a path.
+//   - Each host step is one openat2 of a single component relative to a
+//     directory fd inside a mount, with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
+//     RESOLVE_NO_MAGICLINKS: the host kernel can never take a step outside the
+//     directory we hold, whatever a racing process does to the host tree.
+//   - Writes into a read-only mount fail with EROFS; hidden paths look absent
+//     (ENOENT).
+//   - The guest's "/" is either a host directory (--root) or a skeleton
+//     directory the sandbox builds, holding only the mount points, so that
+//     listing "/" shows nothing the policy hides.
+package vfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kind is what a mount holds.
+type Kind int
+
+const (
+	// Bind exposes a host file or directory.
+	Bind Kind = iota
+	// FDDir is a /dev/fd-like directory whose entries are the guest's fds.
+	FDDir
+)
+
+// MountSpec describes one entry of the mount table, before it is opened.
+type MountSpec struct {
+	Guest    string // absolute guest path
+	Host     string // host path (Bind)
+	ReadOnly bool
+	Kind     Kind
+}
+
+// Mount is an opened entry of the mount table.
+type Mount struct {
+	Guest    string
+	Host     string
+	ReadOnly bool
+	Kind     Kind
+	fd       int // O_PATH fd of the host root of the mount
+	isDir    bool
+}
+
+// FD returns the mount's O_PATH root fd (owned by the FS).
+func (m *Mount) FD() int { return m.fd }
+
+// Symlink is a symlink the skeleton root must hold (e.g. /bin -> usr/bin on
+// merged-/usr systems, or /dev/stdin -> fd/0).
+type Symlink struct {
+	Guest, Target string
+}
+
+// Config is the whole filesystem view.
+type Config struct {
+	// Root is the host directory that becomes the guest's "/". Empty means a
+	// fresh skeleton directory under Scratch holding only mount points.
+	Root string
+	// RootReadOnly makes the root read-only (always true for a skeleton).
+	RootReadOnly bool
+	Mounts       []MountSpec
+	Symlinks     []Symlink
+	Hidden       []string // guest paths that look absent
+	// Scratch is a private host directory the FS may use (skeleton, /tmp).
+	Scratch string
+}
+
+// FS is an opened mount table. It is immutable after New and safe for
+// concurrent use.
+type FS struct {
+	mounts  map[string]*Mount // by guest path
+	ordered []*Mount          // deepest first
+	root    *Mount
+	hidden  map[string]bool
+	// hasBelow holds every proper ancestor of a mount point or hidden path:
+	// lookups that pass through one of these cannot take the one-syscall
+	// fast path.
+	hasBelow map[string]bool
+}
+
+// Clean returns the lexically cleaned absolute form of an absolute path,
+// keeping ".." components (they are resolved by the walker, physically).
+func cleanAbs(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return filepath.Clean("/" + p)
+}
+
+// New opens every mount. The caller must Close the FS.
+func New(cfg Config) (*FS, error) {
+	fs := &FS{mounts: map[string]*Mount{}, hidden: map[string]bool{}, hasBelow: map[string]bool{}}
+	rootHost := cfg.Root
+	rootRO := cfg.RootReadOnly
+	if rootHost == "" {
+		if cfg.Scratch == "" {
+			return nil, fmt.Errorf("vfs: a skeleton root needs a scratch directory")
+		}
+		rootHost = filepath.Join(cfg.Scratch, "root")
+		if err := buildSkeleton(rootHost, cfg); err != nil {
+			return nil, err
+		}
+		rootRO = true
+	}
+	specs := append([]MountSpec{{Guest: "/", Host: rootHost, ReadOnly: rootRO}}, cfg.Mounts...)
+	for _, s := range specs {
+		g := cleanAbs(s.Guest)
+		m := &Mount{Guest: g, Host: s.Host, ReadOnly: s.ReadOnly, Kind: s.Kind, fd: -1}
+		switch s.Kind {
+		case Bind:
+			fd, err := unix.Open(s.Host, unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				fs.Close()
+				return nil, fmt.Errorf("vfs: open mount source %s for %s: %w", s.Host, g, err)
+			}
+			m.fd = fd
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				fs.Close()
+				return nil, fmt.Errorf("vfs: stat mount source %s: %w", s.Host, err)
+			}
+			m.isDir = st.Mode&unix.S_IFMT == unix.S_IFDIR
+		case FDDir:
+			// Backed by an empty skeleton dir so that stat and listing work.
+			dir := filepath.Join(cfg.Scratch, "fddir")
+			if err := os.MkdirAll(dir, 0o555); err != nil {
+				fs.Close()
+				return nil, fmt.Errorf("vfs: %w", err)
+			}
+			fd, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
+			if err != nil {
+				fs.Close()
+				return nil, fmt.Errorf("vfs: open %s: %w", dir, err)
+			}
+			m.fd, m.isDir, m.ReadOnly = fd, true, true
+		}
+		if old := fs.mounts[g]; old != nil {
+			// A later entry for the same guest path wins (flags override the
+			// policy file).
+			unix.Close(old.fd)
+		}
+		fs.mounts[g] = m
+		if g == "/" {
+			fs.root = m
+		}
+	}
+	for _, m := range fs.mounts {
+		fs.ordered = append(fs.ordered, m)
+		markAncestors(fs.hasBelow, m.Guest)
+	}
+	sort.Slice(fs.ordered, func(i, j int) bool { return len(fs.ordered[i].Guest) > len(fs.ordered[j].Guest) })
+	for _, h := range cfg.Hidden {
+		h = cleanAbs(h)
+		fs.hidden[h] = true
+		markAncestors(fs.hasBelow, h)
+	}
+	return fs, nil
+}
+
+func markAncestors(set map[string]bool, p string) {
+	for p != "/" {
+		p = filepath.Dir(p)
+		set[p] = true
+	}
+}
+
+// buildSkeleton makes the directory that serves as the guest's "/": the
+// ancestors of every mount point, an empty file or directory at each mount
+// point, and the configured symlinks.
+func buildSkeleton(dir string, cfg Config) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("vfs: skeleton: %w", err)
+	}
+	for _, s := range cfg.Mounts {
+		g := cleanAbs(s.Guest)
+		if g == "/" {
+			continue
+		}
+		p := filepath.Join(dir, g)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("vfs: skeleton %s: %w", g, err)
+		}
+		isDir := s.Kind == FDDir
+		if s.Kind == Bind {
+			st, err := os.Stat(s.Host)
+			if err != nil {
+				return fmt.Errorf("vfs: mount source %s: %w", s.Host, err)
+			}
+			isDir = st.IsDir()
+		}
+		if isDir {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return fmt.Errorf("vfs: skeleton %s: %w", g, err)
+			}
+		} else if f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o644); err != nil {
+			return fmt.Errorf("vfs: skeleton %s: %w", g, err)
+		} else {
+			f.Close()
+		}
+	}
+	for _, l := range cfg.Symlinks {
+		p := filepath.Join(dir, cleanAbs(l.Guest))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("vfs: skeleton %s: %w", l.Guest, err)
+		}
+		if err := os.Symlink(l.Target, p); err != nil && !os.IsExist(err) {
+			return fmt.Errorf("vfs: skeleton symlink %s: %w", l.Guest, err)
+		}
+	}
+	// Read-only for everyone: the guest sees EROFS anyway, and this keeps a
+	// bug elsewhere from writing into the skeleton.
+	return filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.Mode()&os.ModeSymlink != 0 {
+			return err
+		}
+		if info.IsDir() {
+			return os.Chmod(p, 0o555)
+		}
+		return nil
+	})
+}
+
+// Close releases the mount fds.
+func (fs *FS) Close() {
+	for _, m := range fs.mounts {
+		if m.fd >= 0 {
+			unix.Close(m.fd)
+		}
+	}
+}
+
+// Root returns the root mount.
+func (fs *FS) Root() *Mount { return fs.root }
+
+// Mounts returns the mount table, deepest first.
+func (fs *FS) Mounts() []*Mount { return fs.ordered }
+
+// mountFor returns the deepest mount whose guest path is p or an ancestor.
+func (fs *FS) mountFor(p string) *Mount {
+	for _, m := range fs.ordered {
+		if m.Guest == "/" || p == m.Guest || strings.HasPrefix(p, m.Guest+"/") {
+			return m
+		}
+	}
+	return fs.root
+}
+
+// GuestPathOf maps a host path back into the guest's view: the guest path
+// under the deepest mount whose host source contains it, or "" when the
+// host path is outside every mount.
+func (fs *FS) GuestPathOf(host string) (string, *Mount) {
+	var best *Mount
+	var bestPath string
+	for _, m := range fs.ordered {
+		if m.Kind != Bind {
+			continue
+		}
+		var rel string
+		switch {
+		case host == m.Host:
+			rel = ""
+		case m.Host == "/":
+			rel = strings.TrimPrefix(host, "/")
+		case strings.HasPrefix(host, m.Host+"/"):
+			rel = host[len(m.Host)+1:]
+		default:
+			continue
+		}
+		g := m.Guest
+		if rel != "" {
+			g = filepath.Join(m.Guest, rel)
+		}
+		// The deepest mount wins, and the candidate must not be shadowed by
+		// a deeper mount or a hidden path.
+		if fs.mountFor(g) != m || fs.isHiddenPath(g) {
+			continue
+		}
+		if best == nil || len(m.Host) > len(best.Host) {
+			best, bestPath = m, g
+		}
+	}
+	return bestPath, best
+}
+
+func (fs *FS) isHiddenPath(p string) bool {
+	for q := p; ; q = filepath.Dir(q) {
+		if fs.hidden[q] {
+			return true
+		}
+		if q == "/" {
+			return false
+		}
+	}
+}

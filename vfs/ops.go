@@ -1,0 +1,709 @@
+package vfs
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// Ctx is the calling task's filesystem context for one call.
+type Ctx struct {
+	Cwd   Dir    // start of relative lookups (the task's cwd or a dirfd)
+	Umask uint32 // the task's umask
+}
+
+// lookupResolve is Lookup with the guest's openat2 RESOLVE_* flags.
+func (fs *FS) lookupResolve(c Ctx, path string, follow bool, resolve uint64) (*Entry, unix.Errno) {
+	return fs.lookup(c.Cwd, path, follow, resolve)
+}
+
+// lookupExisting resolves a path that must exist.
+func (fs *FS) lookupExisting(c Ctx, path string, follow bool) (*Entry, unix.Errno) {
+	e, errno := fs.Lookup(c.Cwd, path, follow)
+	if errno != 0 {
+		return nil, errno
+	}
+	if e.Hidden {
+		e.Release()
+		return nil, unix.ENOENT
+	}
+	return e, 0
+}
+
+// lookupCreate resolves the parent of a path that an operation will create.
+// Hidden names cannot be created (EACCES); a mount point or "/" exists.
+func (fs *FS) lookupCreate(c Ctx, path string) (*Entry, unix.Errno) {
+	e, errno := fs.Lookup(c.Cwd, path, false)
+	if errno != 0 {
+		return nil, errno
+	}
+	if e.Hidden {
+		e.Release()
+		return nil, unix.EACCES
+	}
+	return e, 0
+}
+
+func statAt(fd int, name string, st *unix.Stat_t, flags int) unix.Errno {
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	if err := unix.Fstatat(fd, name, st, flags|unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+func isWriteFlags(flags int) bool {
+	return flags&(unix.O_WRONLY|unix.O_RDWR) != 0 || flags&unix.O_TRUNC != 0
+}
+
+// Opened is a host file opened for the guest.
+type Opened struct {
+	FD    int    // owned by the caller
+	Guest string // canonical guest path
+	Mount *Mount
+	IsDir bool
+	FDRef int // >= 0: the path named the guest's own fd (caller reopens it)
+}
+
+// Open opens path with open(2) flags and mode. The caller validated the
+// flags for its syscall (openat2 is strict, open/openat are lenient).
+func (fs *FS) Open(c Ctx, path string, flags int, mode uint32, resolve uint64) (Opened, unix.Errno) {
+	for try := 0; ; try++ {
+		o, errno := fs.open(c, path, flags, mode, resolve)
+		// ELOOP from a host step means the tree changed under us (a name
+		// became a symlink between our check and the open): look again.
+		if errno == errRetry && try < 8 {
+			continue
+		}
+		if errno == errRetry {
+			errno = unix.ELOOP
+		}
+		return o, errno
+	}
+}
+
+// errRetry is internal: the host tree changed during a lookup.
+const errRetry = unix.Errno(0x7fff)
+
+func (fs *FS) open(c Ctx, path string, flags int, mode uint32, resolve uint64) (Opened, unix.Errno) {
+	creat := flags&unix.O_CREAT != 0
+	excl := creat && flags&unix.O_EXCL != 0
+	follow := flags&unix.O_NOFOLLOW == 0 && !excl
+	e, errno := fs.lookupResolve(c, path, follow, resolve)
+	if errno != 0 {
+		return Opened{FDRef: -1}, errno
+	}
+	defer e.Release()
+	if e.Hidden {
+		if creat {
+			return Opened{FDRef: -1}, unix.EACCES
+		}
+		return Opened{FDRef: -1}, unix.ENOENT
+	}
+	if e.FDRef >= 0 {
+		return Opened{FD: -1, FDRef: e.FDRef, Guest: e.Guest}, 0
+	}
+	m := e.Mount()
+	tfd, name := e.Target()
+	if flags&unix.O_TMPFILE == unix.O_TMPFILE && m.ReadOnly {
+		return Opened{FDRef: -1}, unix.EROFS
+	}
+	if name == "" || e.Dots != "" {
+		// The path names a directory itself ("/", ".", a mount point).
+		if excl {
+			return Opened{FDRef: -1}, unix.EEXIST
+		}
+		if flags&unix.O_TMPFILE != unix.O_TMPFILE && flags&(unix.O_WRONLY|unix.O_RDWR) != 0 {
+			var st unix.Stat_t
+			if errno := statAt(tfd, "", &st, 0); errno == 0 && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				return Opened{FDRef: -1}, unix.EISDIR
+			}
+		}
+		if creat && flags&unix.O_TMPFILE != unix.O_TMPFILE {
+			var st unix.Stat_t
+			if errno := statAt(tfd, "", &st, 0); errno == 0 && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				return Opened{FDRef: -1}, unix.EISDIR
+			}
+		}
+		if m.ReadOnly && isWriteFlags(flags) && !isDevice(tfd, "") {
+			return Opened{FDRef: -1}, unix.EROFS
+		}
+		fd, err := reopen(tfd, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW))
+		if err != 0 {
+			return Opened{FDRef: -1}, err
+		}
+		return fs.opened(fd, e.Guest, m), 0
+	}
+	if m.ReadOnly {
+		var st unix.Stat_t
+		serr := statAt(tfd, name, &st, 0)
+		switch {
+		case serr == unix.ENOENT && creat:
+			return Opened{FDRef: -1}, unix.EROFS
+		case serr != 0:
+			// Let the host open report it.
+		case excl:
+			return Opened{FDRef: -1}, unix.EEXIST
+		case isWriteFlags(flags) && st.Mode&unix.S_IFMT == unix.S_IFREG:
+			return Opened{FDRef: -1}, unix.EROFS
+		case flags&(unix.O_WRONLY|unix.O_RDWR) != 0 && st.Mode&unix.S_IFMT == unix.S_IFDIR:
+			return Opened{FDRef: -1}, unix.EISDIR
+		case flags&unix.O_TMPFILE == unix.O_TMPFILE:
+			return Opened{FDRef: -1}, unix.EROFS
+		}
+	}
+	if creat || flags&unix.O_TMPFILE == unix.O_TMPFILE {
+		mode &^= c.Umask
+	}
+	how := unix.OpenHow{Flags: uint64(flags) | unix.O_NOFOLLOW | unix.O_CLOEXEC, Mode: uint64(mode), Resolve: resolveStep}
+	if flags&unix.O_PATH != 0 {
+		// O_PATH ignores every flag but these.
+		how.Flags = uint64(flags&(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW)) | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		how.Mode = 0
+	}
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Openat2(tfd, name, &how)
+		if err != unix.EINTR && err != unix.EAGAIN {
+			break
+		}
+	}
+	if err == unix.ELOOP && follow && flags&unix.O_NOFOLLOW == 0 {
+		return Opened{FDRef: -1}, errRetry
+	}
+	if err != nil {
+		return Opened{FDRef: -1}, err.(unix.Errno)
+	}
+	return fs.opened(fd, e.Guest, m), 0
+}
+
+func (fs *FS) opened(fd int, guest string, m *Mount) Opened {
+	var st unix.Stat_t
+	isDir := unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+	return Opened{FD: fd, Guest: guest, Mount: m, IsDir: isDir, FDRef: -1}
+}
+
+func isDevice(fd int, name string) bool {
+	var st unix.Stat_t
+	if statAt(fd, name, &st, 0) != 0 {
+		return false
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO, unix.S_IFSOCK:
+		return true
+	}
+	return false
+}
+
+// reopen opens an fd we hold again with new flags, as Linux does for
+// /proc/self/fd/N. The fd is ours, so the magic link is safe to follow.
+func reopen(fd int, flags int) (int, unix.Errno) {
+	p := "/proc/self/fd/" + itoa(fd)
+	nfd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err.(unix.Errno)
+	}
+	return nfd, 0
+}
+
+// Reopen exposes reopen for the sentry (used for /dev/fd/N).
+func Reopen(fd int, flags int) (int, unix.Errno) { return reopen(fd, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW)) }
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// Stat returns the stat of path; FDRef >= 0 means the path named a guest fd.
+func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, int, unix.Errno) {
+	var st unix.Stat_t
+	e, errno := fs.lookupExisting(c, path, follow)
+	if errno != 0 {
+		return st, -1, errno
+	}
+	defer e.Release()
+	if e.FDRef >= 0 {
+		return st, e.FDRef, 0
+	}
+	fd, name := e.Target()
+	return st, -1, statAt(fd, name, &st, 0)
+}
+
+// Statx is statx(2) on a path.
+func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.Statx_t, int, unix.Errno) {
+	var stx unix.Statx_t
+	e, errno := fs.lookupExisting(c, path, follow)
+	if errno != 0 {
+		return stx, -1, errno
+	}
+	defer e.Release()
+	if e.FDRef >= 0 {
+		return stx, e.FDRef, 0
+	}
+	fd, name := e.Target()
+	fl := flags&0x6000 | unix.AT_SYMLINK_NOFOLLOW // AT_STATX_SYNC_TYPE
+	if name == "" {
+		fl |= unix.AT_EMPTY_PATH
+	}
+	if err := unix.Statx(fd, name, fl, mask, &stx); err != nil {
+		return stx, -1, err.(unix.Errno)
+	}
+	return stx, -1, 0
+}
+
+// Access is faccessat2(2): mode is F_OK or a mix of R_OK/W_OK/X_OK.
+func (fs *FS) Access(c Ctx, path string, mode uint32, flags int) unix.Errno {
+	e, errno := fs.lookupExisting(c, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	if errno != 0 {
+		return errno
+	}
+	defer e.Release()
+	fd, name := e.Target()
+	if e.FDRef >= 0 {
+		return 0
+	}
+	if mode&unix.W_OK != 0 && e.Mount().ReadOnly && !isDevice(fd, name) {
+		return unix.EROFS
+	}
+	fl := flags&unix.AT_EACCESS | unix.AT_SYMLINK_NOFOLLOW
+	if name == "" {
+		fl |= unix.AT_EMPTY_PATH
+	}
+	if err := unix.Faccessat2(fd, name, mode, fl); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// Readlink returns a symlink's target.
+func (fs *FS) Readlink(c Ctx, path string) (string, unix.Errno) {
+	e, errno := fs.lookupExisting(c, path, false)
+	if errno != 0 {
+		return "", errno
+	}
+	defer e.Release()
+	fd, name := e.Target()
+	if name == "" {
+		return "", unix.EINVAL
+	}
+	buf := make([]byte, 4096)
+	n, err := unix.Readlinkat(fd, name, buf)
+	if err != nil {
+		return "", err.(unix.Errno)
+	}
+	return string(buf[:n]), 0
+}
+
+// Mkdir is mkdirat(2).
+func (fs *FS) Mkdir(c Ctx, path string, mode uint32) unix.Errno {
+	e, errno := fs.lookupCreate(c, path)
+	if errno != 0 {
+		return errno
+	}
+	defer e.Release()
+	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 {
+		return unix.EEXIST
+	}
+	var st unix.Stat_t
+	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
+		return unix.EEXIST
+	}
+	if e.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	if err := unix.Mkdirat(e.Parent(), e.Name, mode&^c.Umask&0o7777); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// Unlink is unlinkat(2); AT_REMOVEDIR in flags makes it rmdir.
+func (fs *FS) Unlink(c Ctx, path string, flags int) unix.Errno {
+	e, errno := fs.lookupExisting(c, path, false)
+	if errno != 0 {
+		return errno
+	}
+	defer e.Release()
+	rmdir := flags&unix.AT_REMOVEDIR != 0
+	if e.Dots != "" && rmdir {
+		if e.Dots == "." {
+			return unix.EINVAL
+		}
+		return unix.ENOTEMPTY
+	}
+	if e.AtMount != nil || e.FDRef >= 0 || (e.Name == "" && len(e.stack) >= 1) {
+		if e.Name == "" && e.AtMount == nil && e.Guest != "/" && !rmdir {
+			return unix.EISDIR
+		}
+		return unix.EBUSY
+	}
+	var st unix.Stat_t
+	if errno := statAt(e.Parent(), e.Name, &st, 0); errno != 0 {
+		return errno
+	}
+	if rmdir && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return unix.ENOTDIR
+	}
+	if !rmdir && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.EISDIR
+	}
+	if e.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	if rmdir && fs.hasBelow[e.Guest] {
+		// A mount point or hidden path lives below: Linux says EBUSY for a
+		// mount; for a hidden entry the directory is not empty.
+		return unix.EBUSY
+	}
+	if err := unix.Unlinkat(e.Parent(), e.Name, flags&unix.AT_REMOVEDIR); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// Rename is renameat2(2).
+func (fs *FS) Rename(oc Ctx, oldpath string, nc Ctx, newpath string, flags uint) unix.Errno {
+	oe, errno := fs.lookupExisting(oc, oldpath, false)
+	if errno != 0 {
+		return errno
+	}
+	defer oe.Release()
+	ne, errno := fs.lookupCreate(nc, newpath)
+	if errno != 0 {
+		return errno
+	}
+	defer ne.Release()
+	if oe.Dots != "" || ne.Dots != "" {
+		return unix.EBUSY
+	}
+	if oe.Name == "" || oe.AtMount != nil || ne.Name == "" || ne.AtMount != nil || oe.FDRef >= 0 || ne.FDRef >= 0 {
+		return unix.EBUSY
+	}
+	if oe.Mount() != ne.Mount() {
+		return unix.EXDEV
+	}
+	if oe.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	if fs.hasBelow[oe.Guest] || fs.hasBelow[ne.Guest] {
+		return unix.EBUSY
+	}
+	if err := unix.Renameat2(oe.Parent(), oe.Name, ne.Parent(), ne.Name, flags); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// Link is linkat(2); follow is AT_SYMLINK_FOLLOW.
+func (fs *FS) Link(oc Ctx, oldpath string, nc Ctx, newpath string, follow bool) unix.Errno {
+	oe, errno := fs.lookupExisting(oc, oldpath, follow)
+	if errno != 0 {
+		return errno
+	}
+	defer oe.Release()
+	ne, errno := fs.lookupCreate(nc, newpath)
+	if errno != 0 {
+		return errno
+	}
+	defer ne.Release()
+	if ne.Name == "" || ne.AtMount != nil || ne.FDRef >= 0 || ne.Dots != "" {
+		return unix.EEXIST
+	}
+	if oe.Name == "" || oe.AtMount != nil || oe.FDRef >= 0 {
+		return unix.EPERM // linking a directory
+	}
+	var st unix.Stat_t
+	if statAt(ne.Parent(), ne.Name, &st, 0) == 0 {
+		return unix.EEXIST
+	}
+	if oe.Mount() != ne.Mount() {
+		return unix.EXDEV
+	}
+	if ne.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	if err := unix.Linkat(oe.Parent(), oe.Name, ne.Parent(), ne.Name, 0); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// Symlink is symlinkat(2).
+func (fs *FS) Symlink(target string, c Ctx, newpath string) unix.Errno {
+	if target == "" {
+		return unix.ENOENT
+	}
+	e, errno := fs.lookupCreate(c, newpath)
+	if errno != 0 {
+		return errno
+	}
+	defer e.Release()
+	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 || e.Dots != "" {
+		return unix.EEXIST
+	}
+	var st unix.Stat_t
+	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
+		return unix.EEXIST
+	}
+	if e.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	if err := unix.Symlinkat(target, e.Parent(), e.Name); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// withTarget runs fn on the object a path names, after the read-only check
+// for operations that modify it.
+func (fs *FS) withTarget(c Ctx, path string, follow, modifies bool, fn func(fd int, name string) error) unix.Errno {
+	e, errno := fs.lookupExisting(c, path, follow)
+	if errno != 0 {
+		return errno
+	}
+	defer e.Release()
+	if e.FDRef >= 0 {
+		return unix.EPERM
+	}
+	fd, name := e.Target()
+	if name != "" {
+		var st unix.Stat_t
+		if errno := statAt(fd, name, &st, 0); errno != 0 {
+			return errno
+		}
+	}
+	if modifies && e.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	if err := fn(fd, name); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// Chmod is fchmodat(2).
+func (fs *FS) Chmod(c Ctx, path string, mode uint32) unix.Errno {
+	return fs.withTarget(c, path, true, true, func(fd int, name string) error {
+		if name == "" {
+			return unix.Fchmodat(unix.AT_FDCWD, "/proc/self/fd/"+itoa(fd), mode, 0)
+		}
+		// fchmodat cannot act on a symlink itself; the walker already
+		// followed links, so name is not one (a race yields ELOOP-free
+		// chmod of whatever is there now, still inside the mount).
+		return unix.Fchmodat(fd, name, mode, 0)
+	})
+}
+
+// Chown is fchownat(2).
+func (fs *FS) Chown(c Ctx, path string, uid, gid int, follow bool) unix.Errno {
+	return fs.withTarget(c, path, follow, true, func(fd int, name string) error {
+		fl := unix.AT_SYMLINK_NOFOLLOW
+		if name == "" {
+			fl |= unix.AT_EMPTY_PATH
+		}
+		return unix.Fchownat(fd, name, uid, gid, fl)
+	})
+}
+
+// Truncate is truncate(2).
+func (fs *FS) Truncate(c Ctx, path string, length int64) unix.Errno {
+	e, errno := fs.lookupExisting(c, path, true)
+	if errno != 0 {
+		return errno
+	}
+	defer e.Release()
+	fd, name := e.Target()
+	var st unix.Stat_t
+	if errno := statAt(fd, name, &st, 0); errno != 0 {
+		return errno
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.EISDIR
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return unix.EINVAL
+	}
+	if e.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	var f int
+	if name == "" {
+		f, errno = reopen(fd, unix.O_WRONLY)
+	} else {
+		how := unix.OpenHow{Flags: unix.O_WRONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolveStep}
+		var err error
+		f, err = unix.Openat2(fd, name, &how)
+		if err != nil {
+			errno = err.(unix.Errno)
+		}
+	}
+	if errno != 0 {
+		return errno
+	}
+	defer unix.Close(f)
+	if err := unix.Ftruncate(f, length); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// Utimens is utimensat(2) with a path; ts nil means "now".
+func (fs *FS) Utimens(c Ctx, path string, ts []unix.Timespec, follow bool) unix.Errno {
+	return fs.withTarget(c, path, follow, true, func(fd int, name string) error {
+		fl := unix.AT_SYMLINK_NOFOLLOW
+		if name == "" {
+			return unix.UtimesNanoAt(unix.AT_FDCWD, "/proc/self/fd/"+itoa(fd), ts, 0)
+		}
+		return unix.UtimesNanoAt(fd, name, ts, fl)
+	})
+}
+
+// OpenDir resolves a directory for chdir: it returns a new Dir whose FD the
+// caller owns.
+func (fs *FS) OpenDir(c Ctx, path string) (Dir, unix.Errno) {
+	e, errno := fs.lookupExisting(c, path, true)
+	if errno != 0 {
+		return Dir{}, errno
+	}
+	defer e.Release()
+	if e.FDRef >= 0 {
+		return Dir{}, unix.ENOTDIR
+	}
+	fd, name := e.Target()
+	var nfd int
+	if name == "" {
+		nfd, errno = reopen(fd, unix.O_PATH|unix.O_DIRECTORY)
+	} else {
+		nfd, errno = openStep(fd, name, unix.O_DIRECTORY)
+	}
+	if errno != 0 {
+		return Dir{}, errno
+	}
+	// chdir needs search permission.
+	if err := unix.Faccessat2(nfd, "", unix.X_OK, unix.AT_EMPTY_PATH); err != nil {
+		unix.Close(nfd)
+		return Dir{}, err.(unix.Errno)
+	}
+	return Dir{Guest: e.Guest, FD: nfd, Mount: e.Mount()}, 0
+}
+
+// DirOf describes a directory fd the sentry holds for the guest path guest.
+func (fs *FS) DirOf(guest string, fd int) Dir {
+	return Dir{Guest: guest, FD: fd, Mount: fs.mountFor(guest)}
+}
+
+// ExecTarget resolves an executable for execve: the guest path, and the
+// host path the kernel will be asked to run (for the exec check).
+func (fs *FS) ExecTarget(c Ctx, path string) (guest string, hostfd int, errno unix.Errno) {
+	e, errno := fs.lookupExisting(c, path, true)
+	if errno != 0 {
+		return "", -1, errno
+	}
+	defer e.Release()
+	if e.FDRef >= 0 {
+		return "", -1, unix.EACCES
+	}
+	fd, name := e.Target()
+	var st unix.Stat_t
+	if errno := statAt(fd, name, &st, 0); errno != 0 {
+		return "", -1, errno
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return "", -1, unix.EACCES
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return "", -1, unix.EACCES
+	}
+	fl := unix.AT_SYMLINK_NOFOLLOW
+	if name == "" {
+		fl |= unix.AT_EMPTY_PATH
+	}
+	if err := unix.Faccessat2(fd, name, unix.X_OK, fl|unix.AT_EACCESS); err != nil {
+		return "", -1, err.(unix.Errno)
+	}
+	var nfd int
+	if name == "" {
+		nfd, errno = reopen(fd, unix.O_PATH)
+	} else {
+		nfd, errno = openStep(fd, name, 0)
+	}
+	return e.Guest, nfd, errno
+}
+
+// OpenPath returns an O_PATH fd of the object path names (caller closes),
+// for operations that have no *at form.
+func (fs *FS) OpenPath(c Ctx, path string, follow bool) (int, unix.Errno) {
+	e, errno := fs.lookupExisting(c, path, follow)
+	if errno != 0 {
+		return -1, errno
+	}
+	defer e.Release()
+	if e.FDRef >= 0 {
+		return -1, unix.EPERM
+	}
+	fd, name := e.Target()
+	if name == "" {
+		return reopen(fd, unix.O_PATH)
+	}
+	return openStep(fd, name, 0)
+}
+
+// Mknod is mknodat(2) for regular files, FIFOs and sockets.
+func (fs *FS) Mknod(c Ctx, path string, mode uint32) unix.Errno {
+	e, errno := fs.lookupCreate(c, path)
+	if errno != 0 {
+		return errno
+	}
+	defer e.Release()
+	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 || e.Dots != "" {
+		return unix.EEXIST
+	}
+	var st unix.Stat_t
+	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
+		return unix.EEXIST
+	}
+	if e.Mount().ReadOnly {
+		return unix.EROFS
+	}
+	perm := mode & 0o7777 &^ c.Umask
+	if err := unix.Mknodat(e.Parent(), e.Name, mode&unix.S_IFMT|perm, 0); err != nil {
+		return err.(unix.Errno)
+	}
+	return 0
+}
+
+// CreateAt resolves the parent of a path that the caller will create (a
+// unix socket bind): it returns a dup of the parent dir fd and the name.
+func (fs *FS) CreateAt(c Ctx, path string) (int, string, unix.Errno) {
+	e, errno := fs.lookupCreate(c, path)
+	if errno != 0 {
+		return -1, "", errno
+	}
+	defer e.Release()
+	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 || e.Dots != "" {
+		return -1, "", unix.EEXIST
+	}
+	var st unix.Stat_t
+	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
+		return -1, "", unix.EEXIST
+	}
+	if e.Mount().ReadOnly {
+		return -1, "", unix.EROFS
+	}
+	fd, err := unix.Dup(e.Parent())
+	if err != nil {
+		return -1, "", err.(unix.Errno)
+	}
+	unix.CloseOnExec(fd)
+	return fd, e.Name, 0
+}
