@@ -113,14 +113,66 @@ func (c *Cmd) Start() (err error) {
 	if hostCwd, err = filepath.Abs(hostCwd); err != nil {
 		return err
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own binary: %w", err)
+	}
 	c.scratch, err = os.MkdirTemp("", "sandbox-")
 	if err != nil {
 		return fmt.Errorf("scratch directory: %w", err)
 	}
 	defer func() {
 		if err != nil {
+			if c.cmd != nil {
+				c.cmd.Process.Kill()
+				c.cmd.Wait()
+			}
 			c.cleanup()
 		}
+	}()
+	// Start the init stage first: its runtime start-up overlaps with
+	// building the filter and the filesystem view; it waits for its spec.
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer specW.Close()
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		return err
+	}
+	defer repR.Close()
+	cmd := exec.Command(self, initArg)
+	cmd.Env = []string{}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.ExtraFiles = []*os.File{specR, repW}
+	// The kernel's cwd for the guest: the same directory when the guest
+	// path is a host path too (it matters only for execve).
+	cmd.Dir = "/"
+	if c.Root == "" && c.Policy.Filesystem.Cwd != "none" {
+		cmd.Dir = hostCwd
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// The sentry applies the guest's umask itself; the init stage and the
+	// guest keep the caller's (the kernel's copy matters for nothing the
+	// sentry does not do itself).
+	umask := unix.Umask(0)
+	err = cmd.Start()
+	specR.Close()
+	repW.Close()
+	if err != nil {
+		return fmt.Errorf("start init stage: %w", err)
+	}
+	c.cmd = cmd
+	type compiled struct {
+		prog []unix.SockFilter
+		err  error
+	}
+	progc := make(chan compiled, 1)
+	go func() {
+		p, err := seccomp.Compile(sentry.FilterSpec())
+		progc <- compiled{p, err}
 	}()
 	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
 	if err != nil {
@@ -143,75 +195,30 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	prog, err := seccomp.Compile(sentry.FilterSpec())
-	if err != nil {
-		return fmt.Errorf("build filter: %w", err)
+	comp := <-progc
+	if comp.err != nil {
+		return fmt.Errorf("build filter: %w", comp.err)
 	}
-	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(prog), Path: hostProg, Argv: c.Args, Env: env})
-	if err != nil {
-		return err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own binary: %w", err)
-	}
-	specR, specW, err := os.Pipe()
+	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(comp.prog), Path: hostProg, Argv: c.Args, Env: env})
 	if err != nil {
 		return err
 	}
-	repR, repW, err := os.Pipe()
-	if err != nil {
-		specR.Close()
-		specW.Close()
-		return err
-	}
-	cmd := exec.Command(self, initArg)
-	cmd.Env = []string{}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.ExtraFiles = []*os.File{specR, repW}
-	// The kernel's cwd for the guest: the same directory when the guest
-	// path is a host path too (it matters only for execve).
-	cmd.Dir = "/"
-	if c.Root == "" && guestCwd != "/" {
-		cmd.Dir = hostCwd
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network}); err != nil {
 		return err
 	}
-	// The sentry applies the guest's umask itself.
-	umask := unix.Umask(0)
-	if err := cmd.Start(); err != nil {
-		specR.Close()
-		specW.Close()
-		repR.Close()
-		repW.Close()
-		return fmt.Errorf("start init stage: %w", err)
-	}
-	c.cmd = cmd
-	specR.Close()
-	repW.Close()
-	go func() {
-		specW.Write(spec)
-		specW.Close()
-	}()
 	pid := cmd.Process.Pid
 	if err := c.sentry.Register(pid, guestCwd, uint32(umask)); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		repR.Close()
 		return err
 	}
+	if _, err := specW.Write(spec); err != nil {
+		return fmt.Errorf("send spec to init stage: %w", err)
+	}
+	specW.Close()
 	lfd, err := takeListener(pid, repR)
-	repR.Close()
 	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
 		return err
 	}
 	if err := c.sentry.Serve(seccomp.NewListener(lfd)); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
 		return err
 	}
 	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: sentry+seccomp")
@@ -402,9 +409,12 @@ func (c *Cmd) cleanup() {
 	})
 }
 
-// removeAll removes the scratch tree, whose skeleton directories are
-// read-only.
+// removeAll removes the scratch tree. A guest may have left read-only
+// directories in its private /tmp: make them writable and try again.
 func removeAll(dir string) {
+	if os.RemoveAll(dir) == nil {
+		return
+	}
 	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
 		if err == nil && info.IsDir() {
 			os.Chmod(p, 0o700)

@@ -213,7 +213,7 @@ func TestEscapeRootSymlinks(t *testing.T) {
 	const passwdMarker = "MARKER-PASSWD: not the host file\n"
 	const hostnameMarker = "MARKER-HOSTNAME\n"
 	const outsideSecret = "HOST-ONLY-TARGET outside the root\n"
-	copyFile(t, probe, filepath.Join(root, "bin", "probe"), 0o755)
+	installExecutable(t, probe, filepath.Join(root, "bin", "probe"))
 	writeFiles(t, root, map[string]string{
 		"etc/passwd":   passwdMarker,
 		"etc/hostname": hostnameMarker,
@@ -226,11 +226,14 @@ func TestEscapeRootSymlinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	links := map[string]string{
-		"evil":     "/etc/passwd",
-		"rel":      "../../../../etc/passwd",
+		"evil": "/etc/passwd",
+		"rel":  "../../../../etc/passwd",
+		// Deep enough that, resolved on the host, it reaches the real
+		// /etc/passwd whatever the depth of DIR.
+		"rel32":    strings.Repeat("../", 32) + "etc/passwd",
 		"up":       "/..",
 		"dotdot":   "..",
-		"sub/deep": "../../../../../../etc/passwd",
+		"sub/deep": strings.Repeat("../", 32) + "etc/passwd",
 		"sub/abs":  "/etc",
 		"out":      target,
 		"outrel":   relTarget,
@@ -261,6 +264,7 @@ func TestEscapeRootSymlinks(t *testing.T) {
 	steps := []probeStep{
 		step("cat /evil", passwd, "ENOENT"),
 		step("cat /rel", passwd, "ENOENT"),
+		step("cat /rel32", passwd, "ENOENT"),
 		step("cat /up/etc/passwd", passwd, "ENOENT"),
 		step("cat /up/up/up/etc/passwd", passwd, "ENOENT"),
 		step("cat /dotdot/etc/passwd", passwd, "ENOENT"),
@@ -320,7 +324,7 @@ func TestEscapeRootSymlinks(t *testing.T) {
 // writable /tmp, without writing into DIR.
 func TestEscapeRootProvidesDevAndTmp(t *testing.T) {
 	root := t.TempDir()
-	copyFile(t, compileC(t, "probe"), filepath.Join(root, "bin", "probe"), 0o755)
+	installExecutable(t, compileC(t, "probe"), filepath.Join(root, "bin", "probe"))
 	scratch := "/tmp/" + unique("sandbox-root-scratch")
 	t.Cleanup(func() { os.Remove(scratch) })
 	steps := []probeStep{
@@ -454,10 +458,13 @@ func TestEscapeHiddenHostDir(t *testing.T) {
 	dir := t.TempDir()
 	probe := installC(t, "probe", dir, "probe")
 	hidden := map[string]string{"tempdir-sibling-of-cwd": t.TempDir()}
-	// A directory under /var (hidden as a whole by the default policy).
-	if vt, err := os.MkdirTemp("/var/tmp", "sandbox-hidden-"); err == nil {
-		t.Cleanup(func() { os.RemoveAll(vt) })
-		hidden["var-tmp"] = vt
+	// Directories in host /tmp (shadowed by the private /tmp) and in /var
+	// (hidden as a whole by the default policy).
+	for name, base := range map[string]string{"under-host-tmp": "/tmp", "under-var-tmp": "/var/tmp"} {
+		if d, err := os.MkdirTemp(base, "sandbox-hidden-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(d) })
+			hidden[name] = d
+		}
 	}
 	for name, h := range hidden {
 		h := h
@@ -520,6 +527,9 @@ func TestEscapeHiddenDefaults(t *testing.T) {
 	var steps []probeStep
 	for _, p := range []string{"/root", "/home", "/var", "/srv", "/mnt", "/run", "/proc", "/sys", "/boot",
 		"/etc/shadow", "/etc/gshadow", "/dev/mem", "/dev/kmsg", "/dev/sda", "/dev/shm"} {
+		if strings.HasPrefix(dir, p+"/") {
+			continue // an ancestor of the cwd is necessarily reachable
+		}
 		steps = append(steps, stepArgs([]string{"stat", p}, "ENOENT"))
 	}
 	// The top-level directory holding the repository (e.g. /work) is

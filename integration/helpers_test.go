@@ -60,17 +60,49 @@ func TestMain(m *testing.M) {
 	if alt := os.Getenv("SANDBOX_BIN"); alt != "" {
 		sandboxBin = alt
 	}
-	ccCache, err = os.MkdirTemp("", "sandbox-integration-cc-")
+	scratch, err := makeScratchRoot()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mkdtemp:", err)
+		fmt.Fprintln(os.Stderr, "scratch dir:", err)
 		os.Exit(2)
 	}
-	// World-readable so the uid-65534 tests can use the binaries too.
-	_ = os.Chmod(ccCache, 0o755)
+	ccCache = filepath.Join(scratch, "cc")
+	if err := os.Mkdir(ccCache, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "mkdir:", err)
+		os.Exit(2)
+	}
 	closeInheritedFds()
 	code := m.Run()
-	os.RemoveAll(ccCache)
+	os.RemoveAll(scratch)
 	os.Exit(code)
+}
+
+// makeScratchRoot creates the directory under which every t.TempDir() of
+// this run lives, and points TMPDIR at it (t.TempDir honours TMPDIR; the
+// programs we start get baseEnv, not TMPDIR).
+//
+// It avoids the host /tmp when it can: the guest's /tmp is a private empty
+// directory, so a cwd inside host /tmp is a corner case (the cwd must be
+// exposed *inside* the private /tmp). That corner case has its own test
+// (TestParityCwdUnderHostTmp); it should not decide the fate of every other
+// test. /var/tmp is hidden by the default policy too, but only the cwd is
+// exposed from it, which is the ordinary "cwd is read-write" rule. An
+// explicit TMPDIR other than /tmp is respected.
+func makeScratchRoot() (string, error) {
+	base := os.TempDir()
+	if base == "/tmp" || strings.HasPrefix(base, "/tmp/") {
+		if st, err := os.Stat("/var/tmp"); err == nil && st.IsDir() && syscall.Access("/var/tmp", 2 /* W_OK */) == nil {
+			base = "/var/tmp"
+		}
+	}
+	dir, err := os.MkdirTemp(base, "sandbox-integration-")
+	if err != nil {
+		return "", err
+	}
+	// Traversable by uid 65534 (unpriv_test.go) and the sandbox.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, os.Setenv("TMPDIR", dir)
 }
 
 // closeInheritedFds marks every descriptor above stderr close-on-exec. Go's
@@ -142,8 +174,23 @@ func installC(t *testing.T, name, dir, as string) string {
 	t.Helper()
 	src := compileC(t, name)
 	dst := filepath.Join(dir, as)
-	copyFile(t, src, dst, 0o755)
+	installExecutable(t, src, dst)
 	return dst
+}
+
+// installExecutable hard-links src to dst, copying only if linking fails.
+// Writing executables while parallel subtests fork is the classic source of
+// ETXTBSY ("text file busy", golang/go#22315): a child forked while our write
+// fd is open keeps it until its exec. A hard link opens nothing for writing.
+func installExecutable(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(src, dst); err == nil {
+		return
+	}
+	copyFile(t, src, dst, 0o755)
 }
 
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
@@ -277,19 +324,29 @@ func execute(argv []string, s runSpec) (result, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = s.Dir
-	cmd.Env = append(append([]string{}, baseEnv...), s.Env...)
-	cmd.Stdin = strings.NewReader(s.Stdin)
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.Cred}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
+	run := func() error {
+		stdout.Reset()
+		stderr.Reset()
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Dir = s.Dir
+		cmd.Env = append(append([]string{}, baseEnv...), s.Env...)
+		cmd.Stdin = strings.NewReader(s.Stdin)
+		cmd.Stdout = &stdout
+		cmd.Stderr = &stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.Cred}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 5 * time.Second
+		return cmd.Run()
+	}
 
 	start := time.Now()
-	err := cmd.Run()
+	err := run()
+	// Residual ETXTBSY (see installExecutable) is retried, not reported.
+	for i := 0; i < 5 && errors.Is(err, syscall.ETXTBSY); i++ {
+		time.Sleep(100 * time.Millisecond)
+		err = run()
+	}
 	res := result{Argv: argv, Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Elapsed: time.Since(start)}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%w after %v: %q", errTimeout, timeout, argv)

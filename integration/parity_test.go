@@ -110,7 +110,8 @@ var syscallCases = []parityCase{
 	cCase("fsops", "getdents",
 		"getdents64(d, 96-byte buffer): 7 entries",
 		"  c_with_a_rather_long_name_to_vary_record_length type=8",
-		"  ln type=10"),
+		"  ln type=10",
+		"open(dlink, O_DIRECTORY) = 3"),
 	cCase("fsops", "openat2",
 		"openat2(AT_FDCWD, ../x, BENEATH) = ffffffffffffffee (-EXDEV)",
 		"openat2(sub, esc, BENEATH) = ffffffffffffffee (-EXDEV)"),
@@ -230,6 +231,7 @@ var programCases = []parityCase{
 	sh("usr-bin-pipeline", "ls /usr/bin | sort | head -3"),
 	sh("awk", "awk '{print $2}' b.txt", "two\nfive\n"),
 	sh("xargs", "ls -1 | xargs -n1 echo item", "item a.txt\n"),
+	sh("ls-through-symlink", "ln -s sub link && ls -1 link && ls -1 link/ && ls -1 /bin | head -3", "deeper\nnested.txt\n"),
 	sh("pwd", "cd sub && pwd && /bin/pwd && cd deeper && ls", "x.txt\n"),
 	sh("mkdir-p-rm", "mkdir -p d1/d2/d3 && echo hi > d1/d2/d3/f && ls -1R d1 && cat d1/d2/d3/f && rm -r d1 && ls -1", "d1/d2/d3:\nf\nhi\n"),
 	sh("symlink-hardlink", "ln -s a.txt l && readlink l && cat l && ln a.txt hard && stat -c '%h %s %F %n' a.txt l hard",
@@ -258,12 +260,17 @@ var programCases = []parityCase{
 // cred, when set, runs both sides as that user (see unpriv_test.go).
 func runParity(t *testing.T, c parityCase, cred *syscall.Credential, sandbox string) {
 	t.Helper()
+	runParityIn(t, t.TempDir(), c, cred, sandbox)
+}
+
+// runParityIn is runParity in a given (empty, test-owned) directory.
+func runParityIn(t *testing.T, dir string, c parityCase, cred *syscall.Credential, sandbox string) {
+	t.Helper()
 	if c.prog == "" {
 		if _, err := os.Stat(c.argv[0]); err != nil {
 			t.Skipf("%s not installed on this host", c.argv[0])
 		}
 	}
-	dir := t.TempDir()
 	prepare := func() []string {
 		resetDir(t, dir)
 		argv := c.argv
@@ -315,6 +322,28 @@ func TestParityPrograms(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			runParity(t, c, nil, "")
+		})
+	}
+}
+
+// TestParityCwdUnderHostTmp: the cwd is read-write under the default policy
+// wherever it is, including inside the host /tmp, which the guest otherwise
+// sees replaced by a private empty directory. `go test` itself puts
+// t.TempDir() there by default, so this is the common case for users too.
+func TestParityCwdUnderHostTmp(t *testing.T) {
+	cases := []parityCase{
+		sh("shell", "pwd && echo data > new.txt && cat new.txt && ls -1 && cat sub/nested.txt", "data\n"),
+		cCase("errnos", "enoent", "open(d/missing) = fffffffffffffffe (-ENOENT)"),
+		cCase("fds", "lowest", "open(f) takes lowest free = 3"),
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir, err := os.MkdirTemp("/tmp", "sandbox-cwd-")
+			if err != nil {
+				t.Skipf("cannot create a directory in /tmp: %v", err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			runParityIn(t, dir, c, nil, "")
 		})
 	}
 }

@@ -98,6 +98,12 @@ func Compile(spec Spec) ([]unix.SockFilter, error) {
 	if err := f.SetNoNewPrivsBit(false); err != nil {
 		return nil, fmt.Errorf("clear nnp attr: %w", err)
 	}
+	// A binary tree of syscall numbers instead of a linear chain: routed
+	// calls (which the kernel's action cache cannot skip) run ~9 compares
+	// instead of up to hundreds.
+	if err := f.SetOptimize(2); err != nil {
+		return nil, fmt.Errorf("set optimize: %w", err)
+	}
 	rules := append([]Rule(nil), spec.Rules...)
 	// Conditional rules first so that libseccomp sees the narrow cases before
 	// the syscall's default.

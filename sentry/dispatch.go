@@ -98,12 +98,14 @@ func (s *Sentry) serve() {
 	for {
 		err := s.listener.Recv(&n)
 		if err != nil {
-			if s.closed.Load() {
+			// ENOENT: the caller died before we got its notification, or
+			// no task uses the filter any more (the guest is gone: the
+			// listener then polls HUP, and RECV would fail forever).
+			if s.closed.Load() || err != unix.ENOENT || s.listener.Orphaned() {
 				s.idle.Add(-1)
 				s.threads.Add(-1)
 				return
 			}
-			// ENOENT: the caller died before we got its notification.
 			continue
 		}
 		if s.idle.Add(-1) == 0 && s.threads.Load() < maxServers {

@@ -17,6 +17,9 @@ var passList = []int{
 	unix.SYS_FADVISE64, unix.SYS_READAHEAD, unix.SYS_FLOCK, unix.SYS_FSTATFS,
 	unix.SYS_FCHMOD, unix.SYS_FCHOWN, unix.SYS_FGETXATTR, unix.SYS_FLISTXATTR,
 	unix.SYS_FSETXATTR, unix.SYS_FREMOVEXATTR, unix.SYS_SENDFILE,
+	// close needs no booking: fdtable entries are confirmed with kcmp
+	// before use, so a closed fd's entry is dropped when next looked at.
+	unix.SYS_CLOSE, unix.SYS_CLOSE_RANGE,
 	unix.SYS_SPLICE, unix.SYS_TEE, unix.SYS_VMSPLICE, unix.SYS_COPY_FILE_RANGE,
 	unix.SYS_POLL, unix.SYS_PPOLL, unix.SYS_SELECT, unix.SYS_PSELECT6,
 	unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2,

@@ -159,24 +159,6 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 	return c.InstallFD(o.FD, -1, cloexec)
 }
 
-func sysClose(c *Call) (int64, unix.Errno) {
-	c.Task.Proc.fds.Remove(c.Int(0))
-	return c.Continue()
-}
-
-func sysCloseRange(c *Call) (int64, unix.Errno) {
-	lo, hi, flags := uint(uint32(c.Arg(0))), uint(uint32(c.Arg(1))), c.Arg(2)
-	if flags&^uint64(unix.CLOSE_RANGE_CLOEXEC|unix.CLOSE_RANGE_UNSHARE) != 0 || lo > hi {
-		return 0, unix.EINVAL
-	}
-	if flags&unix.CLOSE_RANGE_CLOEXEC != 0 {
-		c.Task.Proc.fds.SetCloExecRange(lo, hi)
-	} else {
-		c.Task.Proc.fds.RemoveRange(lo, hi)
-	}
-	return c.Continue()
-}
-
 // dupTo installs a copy of the guest's oldfd at newfd (-1: lowest free).
 func dupTo(c *Call, oldfd, newfd int, cloexec bool) (int64, unix.Errno) {
 	src, errno := c.getFD(oldfd)

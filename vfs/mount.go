@@ -220,17 +220,10 @@ func buildSkeleton(dir string, cfg Config) error {
 			return fmt.Errorf("vfs: skeleton symlink %s: %w", l.Guest, err)
 		}
 	}
-	// Read-only for everyone: the guest sees EROFS anyway, and this keeps a
-	// bug elsewhere from writing into the skeleton.
-	return filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.Mode()&os.ModeSymlink != 0 {
-			return err
-		}
-		if info.IsDir() {
-			return os.Chmod(p, 0o555)
-		}
-		return nil
-	})
+	// The skeleton stays writable by its owner on the host so that it can
+	// be removed quickly; the guest sees the root mount read-only (EROFS)
+	// through the VFS, which is what enforces it.
+	return nil
 }
 
 // Close releases the mount fds.

@@ -89,11 +89,16 @@ func (fs *FS) open(c Ctx, path string, flags int, mode uint32, resolve uint64) (
 	creat := flags&unix.O_CREAT != 0
 	excl := creat && flags&unix.O_EXCL != 0
 	follow := flags&unix.O_NOFOLLOW == 0 && !excl
-	e, errno := fs.lookupResolve(c, path, follow, resolve)
+	// Most final components are not symlinks: look up without following
+	// and let the host open's ELOOP tell us when to follow. O_PATH opens
+	// the link itself, so it must know first.
+	lazy := follow && flags&unix.O_PATH == 0
+	e, errno := fs.lookupResolve(c, path, follow && !lazy, resolve)
 	if errno != 0 {
 		return Opened{FDRef: -1}, errno
 	}
 	defer e.Release()
+again:
 	if e.Hidden {
 		if creat {
 			return Opened{FDRef: -1}, unix.EACCES
@@ -134,7 +139,7 @@ func (fs *FS) open(c Ctx, path string, flags int, mode uint32, resolve uint64) (
 		}
 		return fs.opened(fd, e.Guest, m), 0
 	}
-	if m.ReadOnly {
+	if m.ReadOnly && (creat || isWriteFlags(flags) || flags&unix.O_TMPFILE == unix.O_TMPFILE) {
 		var st unix.Stat_t
 		serr := statAt(tfd, name, &st, 0)
 		switch {
@@ -169,7 +174,18 @@ func (fs *FS) open(c Ctx, path string, flags int, mode uint32, resolve uint64) (
 			break
 		}
 	}
-	if err == unix.ELOOP && follow && flags&unix.O_NOFOLLOW == 0 {
+	if err == unix.ELOOP && lazy {
+		lazy = false
+		var st unix.Stat_t
+		if statAt(tfd, name, &st, 0) == 0 && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			if errno := e.followLast(); errno != 0 {
+				return Opened{FDRef: -1}, errno
+			}
+			goto again
+		}
+		return Opened{FDRef: -1}, errRetry
+	}
+	if err == unix.ELOOP && follow {
 		return Opened{FDRef: -1}, errRetry
 	}
 	if err != nil {

@@ -323,6 +323,28 @@ func (e *Entry) finish(comps []string, follow bool) unix.Errno {
 	}
 }
 
+// followLast follows the final component, found to be a symlink after the
+// lookup, and settles the new last component (following further links).
+func (e *Entry) followLast() unix.Errno {
+	if errno := e.symlinkAllowed(); errno != 0 {
+		return errno
+	}
+	target, errno := e.readLink(e.Parent(), e.Name)
+	if errno != 0 {
+		return errno
+	}
+	if strings.HasPrefix(target, "/") {
+		if errno := e.resetToRoot(); errno != 0 {
+			return errno
+		}
+	}
+	if strings.HasSuffix(target, "/") {
+		e.MustDir = true
+	}
+	e.Name, e.Dots, e.AtMount, e.Hidden = "", "", nil, false
+	return e.finish(splitPath(target), true)
+}
+
 func (e *Entry) readLink(dirfd int, name string) (string, unix.Errno) {
 	e.links++
 	if e.links > MaxSymlinks {

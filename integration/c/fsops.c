@@ -371,6 +371,15 @@ static void c_getdents(void)
 	fd = must("open empty", R(SYS_open, "empty", O_RDONLY | O_DIRECTORY));
 	listdir("getdents64(empty)", fd, 4096);
 	R(SYS_close, fd);
+	/* O_DIRECTORY follows a final symlink to a directory (what opendir does). */
+	must("symlink dlink", R(SYS_symlink, "d", "dlink"));
+	fd = show("open(dlink, O_DIRECTORY)", R(SYS_open, "dlink", O_RDONLY | O_DIRECTORY));
+	if (fd >= 0) {
+		listdir("getdents64(dlink)", fd, 4096);
+		R(SYS_close, fd);
+	}
+	show("open(dlink, O_DIRECTORY|O_NOFOLLOW)", R(SYS_open, "dlink", O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+	show("open(d/ln, O_DIRECTORY) (link to a file)", R(SYS_open, "d/ln", O_RDONLY | O_DIRECTORY));
 }
 
 static long openat2_(long dirfd, const char *path, unsigned long long flags, unsigned long long resolve, long size)

@@ -1,0 +1,34 @@
+# sandbox: see README.md. `make demo` and `make test` install what they need.
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+export PATH := $(dir $(GO)):$(PATH)
+
+.PHONY: all build demo test unit integration bench deps lint clean
+
+all: build
+
+# deps installs the C toolchain and libseccomp headers the build needs
+# (cgo for libseccomp-golang), with apt-get when running as root.
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(GO) build -o bin/sandbox ./cmd/sandbox
+
+demo: build
+	@echo "== running demo/untrusted.sh under the default policy =="
+	bin/sandbox run -- sh demo/untrusted.sh
+
+# test runs every test: unit tests, then the integration suite against
+# bin/sandbox (parity with native Linux, escapes, launch stress).
+test: build
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+unit: build
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)
+
+bench: build
+	$(GO) run ./bench
+
+clean:
+	rm -rf bin

@@ -1,0 +1,54 @@
+/* Times one syscall shape in a loop and prints the median ns per call over
+ * several rounds. Run natively and under the sandbox by bench/main.go. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+	if (argc < 3) {
+		fprintf(stderr, "usage: loop getppid|openat N\n");
+		return 2;
+	}
+	long n = atol(argv[2]);
+	enum { ROUNDS = 15 };
+	double per[ROUNDS];
+	for (int r = 0; r < ROUNDS; r++) {
+		double t0 = now();
+		if (strcmp(argv[1], "getppid") == 0) {
+			for (long i = 0; i < n; i++)
+				syscall(SYS_getppid);
+		} else if (strcmp(argv[1], "openat") == 0) {
+			for (long i = 0; i < n; i++) {
+				int fd = openat(AT_FDCWD, "/etc/hostname", O_RDONLY);
+				if (fd < 0) {
+					perror("openat");
+					return 1;
+				}
+				close(fd);
+			}
+		} else {
+			fprintf(stderr, "unknown shape %s\n", argv[1]);
+			return 2;
+		}
+		per[r] = (now() - t0) / n;
+	}
+	qsort(per, ROUNDS, sizeof per[0], cmp);
+	printf("%.1f %.1f\n", per[ROUNDS / 2], per[0]);
+	return 0;
+}
