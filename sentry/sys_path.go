@@ -114,9 +114,11 @@ func chmod(c *Call, dirfd, pathArg int, mode uint32, flags int) (int64, unix.Err
 	}
 	return pathCall(c, dirfd, pathArg, func(ctx vfs.Ctx, p string) unix.Errno { return c.s.fs.Chmod(ctx, p, mode&0o7777) })
 }
-func sysChmod(c *Call) (int64, unix.Errno)      { return chmod(c, atFDCWD, 0, uint32(c.Arg(1)), 0) }
-func sysFchmodat(c *Call) (int64, unix.Errno)   { return chmod(c, c.Int(0), 1, uint32(c.Arg(2)), 0) }
-func sysFchmodat2(c *Call) (int64, unix.Errno)  { return chmod(c, c.Int(0), 1, uint32(c.Arg(2)), c.Int(3)) }
+func sysChmod(c *Call) (int64, unix.Errno)    { return chmod(c, atFDCWD, 0, uint32(c.Arg(1)), 0) }
+func sysFchmodat(c *Call) (int64, unix.Errno) { return chmod(c, c.Int(0), 1, uint32(c.Arg(2)), 0) }
+func sysFchmodat2(c *Call) (int64, unix.Errno) {
+	return chmod(c, c.Int(0), 1, uint32(c.Arg(2)), c.Int(3))
+}
 
 func chown(c *Call, dirfd, pathArg int, uid, gid int, flags int) (int64, unix.Errno) {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|atEmptyPath) != 0 {

@@ -73,8 +73,10 @@ func statPath(c *Call, dirfd int, pathArg int, flags int, bufArg int) (int64, un
 	return 0, mm.CopyOutStruct(c.Mem(), c.Arg(bufArg), &st)
 }
 
-func sysStat(c *Call) (int64, unix.Errno)  { return statPath(c, atFDCWD, 0, 0, 1) }
-func sysLstat(c *Call) (int64, unix.Errno) { return statPath(c, atFDCWD, 0, unix.AT_SYMLINK_NOFOLLOW, 1) }
+func sysStat(c *Call) (int64, unix.Errno) { return statPath(c, atFDCWD, 0, 0, 1) }
+func sysLstat(c *Call) (int64, unix.Errno) {
+	return statPath(c, atFDCWD, 0, unix.AT_SYMLINK_NOFOLLOW, 1)
+}
 func sysNewfstatat(c *Call) (int64, unix.Errno) {
 	return statPath(c, c.Int(0), 1, c.Int(3), 2)
 }

@@ -16,7 +16,7 @@ var handlers = map[int]Handler{
 	// sys_file.go
 	unix.SYS_OPEN: sysOpen, unix.SYS_OPENAT: sysOpenat, unix.SYS_OPENAT2: sysOpenat2,
 	unix.SYS_CREAT: sysCreat,
-	unix.SYS_DUP: sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
+	unix.SYS_DUP:   sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
 	unix.SYS_FCNTL: sysFcntl, unix.SYS_PIPE: sysPipe, unix.SYS_PIPE2: sysPipe2,
 	unix.SYS_IOCTL: sysIoctl,
 	// sys_stat.go

@@ -224,7 +224,9 @@ func reopen(fd int, flags int) (int, unix.Errno) {
 }
 
 // Reopen exposes reopen for the sentry (used for /dev/fd/N).
-func Reopen(fd int, flags int) (int, unix.Errno) { return reopen(fd, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW)) }
+func Reopen(fd int, flags int) (int, unix.Errno) {
+	return reopen(fd, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW))
+}
 
 func itoa(n int) string {
 	if n == 0 {
