@@ -89,17 +89,19 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/tmp", Host: tmp})
 	}
 	if p.Filesystem.Dev == "minimal" {
-		for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
-			if _, err := os.Stat("/dev/" + d); err == nil {
-				// Devices are writable whatever the mount says, as in Linux.
-				cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/" + d, Host: "/dev/" + d})
-			}
-		}
-		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/fd", Kind: vfs.FDDir})
-		for i, n := range []string{"stdin", "stdout", "stderr"} {
-			cfg.Symlinks = append(cfg.Symlinks, vfs.Symlink{Guest: "/dev/" + n, Target: fmt.Sprintf("fd/%d", i)})
+		if err := devTree(&cfg, scratch); err != nil {
+			return cfg, "", err
 		}
 	}
+	// /proc holds only /proc/self/fd for now: the guest's own fds, which
+	// glibc uses for fchmodat and friends.
+	proc := filepath.Join(scratch, "proc")
+	if err := os.MkdirAll(filepath.Join(proc, "self", "fd"), 0o755); err != nil {
+		return cfg, "", err
+	}
+	cfg.Mounts = append(cfg.Mounts,
+		vfs.MountSpec{Guest: "/proc", Host: proc, ReadOnly: true},
+		vfs.MountSpec{Guest: "/proc/self/fd", Kind: vfs.FDDir})
 	hide := append(append([]string(nil), p.Filesystem.Hide...), c.Hide...)
 	for _, h := range hide {
 		if strings.ContainsAny(h, "*?[") {
@@ -113,3 +115,33 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 }
 
 var _ = policies.Policy{}
+
+// devTree builds the minimal /dev: a read-only directory of its own (so it
+// exists even under --root) holding the device mount points and Linux's
+// usual symlinks into /proc/self/fd.
+func devTree(cfg *vfs.Config, scratch string) error {
+	dev := filepath.Join(scratch, "dev")
+	if err := os.Mkdir(dev, 0o755); err != nil {
+		return err
+	}
+	cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev", Host: dev, ReadOnly: true})
+	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		if _, err := os.Stat("/dev/" + d); err != nil {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dev, d), os.O_CREATE|os.O_RDONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		// Devices are writable whatever the mount says, as in Linux.
+		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/" + d, Host: "/dev/" + d})
+	}
+	links := map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
+	for n, t := range links {
+		if err := os.Symlink(t, filepath.Join(dev, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -154,11 +154,10 @@ func (c *Cmd) Start() (err error) {
 		cmd.Dir = hostCwd
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	// The sentry applies the guest's umask itself; the init stage and the
-	// guest keep the caller's (the kernel's copy matters for nothing the
-	// sentry does not do itself).
-	umask := unix.Umask(0)
 	err = cmd.Start()
+	// The sentry creates files for the guest and applies the guest's umask
+	// itself; the guest (forked above) keeps the caller's in the kernel.
+	umask := unix.Umask(0)
 	specR.Close()
 	repW.Close()
 	if err != nil {

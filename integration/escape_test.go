@@ -345,8 +345,8 @@ func TestEscapeRootProvidesDevAndTmp(t *testing.T) {
 	mustNotExistOnHost(t, scratch)
 }
 
-// TestEscapeProc: /proc is hidden, so the classic /proc/self/root and
-// /proc/1/root escapes resolve to nothing.
+// TestEscapeProc: /proc holds only the guest's own /proc/self/fd, so the
+// classic /proc/self/root and /proc/1/root escapes resolve to nothing.
 func TestEscapeProc(t *testing.T) {
 	dir := t.TempDir()
 	probe := installC(t, "probe", dir, "probe")
@@ -357,7 +357,9 @@ func TestEscapeProc(t *testing.T) {
 		step("ls /proc/1/root", "ENOENT"),
 		step("cat /proc/1/root/etc/shadow", "ENOENT"),
 		step("cat /proc/self/environ", "ENOENT"),
-		step("stat /proc", "ENOENT"),
+		step("stat /proc/self/root", "ENOENT"),
+		step("stat /proc/self/cwd", "ENOENT"),
+		step("stat /proc/self/exe", "ENOENT"),
 		// Control: the same file through its normal path is readable.
 		step("stat /etc/passwd", hostStat(t, "/etc/passwd")),
 	}
@@ -525,7 +527,7 @@ func TestEscapeHiddenDefaults(t *testing.T) {
 	guestTmp := "/tmp/" + unique("sandbox-defaults-tmp")
 	t.Cleanup(func() { os.Remove(guestTmp) })
 	var steps []probeStep
-	for _, p := range []string{"/root", "/home", "/var", "/srv", "/mnt", "/run", "/proc", "/sys", "/boot",
+	for _, p := range []string{"/root", "/home", "/var", "/srv", "/mnt", "/run", "/proc/1", "/sys", "/boot",
 		"/etc/shadow", "/etc/gshadow", "/dev/mem", "/dev/kmsg", "/dev/sda", "/dev/shm"} {
 		if strings.HasPrefix(dir, p+"/") {
 			continue // an ancestor of the cwd is necessarily reachable
@@ -535,7 +537,7 @@ func TestEscapeHiddenDefaults(t *testing.T) {
 	// The top-level directory holding the repository (e.g. /work) is
 	// "some other top-level dir" unless it is one of the exposed ones.
 	exposed := map[string]bool{"usr": true, "bin": true, "sbin": true, "lib": true, "lib64": true, "lib32": true,
-		"libx32": true, "etc": true, "opt": true, "tmp": true, "dev": true}
+		"libx32": true, "etc": true, "opt": true, "tmp": true, "dev": true, "proc": true}
 	top := strings.SplitN(strings.TrimPrefix(repoRoot, "/"), "/", 2)[0]
 	cwdTop := strings.SplitN(strings.TrimPrefix(dir, "/"), "/", 2)[0]
 	if top != "" && !exposed[top] && top != cwdTop {

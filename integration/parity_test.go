@@ -347,3 +347,22 @@ func TestParityCwdUnderHostTmp(t *testing.T) {
 		})
 	}
 }
+
+// TestKnownDifferenceOPathSymlink pins the one documented divergence of
+// open: O_PATH|O_NOFOLLOW on a symlink gives an fd to the link natively and
+// ELOOP in the sandbox (the kernel cannot install O_PATH files into another
+// process; see docs/architecture.md).
+func TestKnownDifferenceOPathSymlink(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"f": "hello"})
+	argv := []string{installC(t, "stat", dir, "prog"), "opath-symlink"}
+	native := runNative(t, runSpec{Dir: dir}, argv...)
+	if !strings.Contains(string(native.Stdout), "fstat(it) = 0 type=lnk") {
+		t.Fatalf("native: want an fd to the link itself\n%s", native.describe())
+	}
+	os.Remove(dir + "/sl")
+	boxed := runSandbox(t, runSpec{Dir: dir}, nil, argv...)
+	if !strings.Contains(string(boxed.Stdout), "open(sl, O_PATH|O_NOFOLLOW) = ffffffffffffffd8 (-ELOOP)") {
+		t.Fatalf("sandbox: want the documented ELOOP\n%s", boxed.describe())
+	}
+}

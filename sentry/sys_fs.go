@@ -8,11 +8,12 @@ import (
 
 func sysGetcwd(c *Call) (int64, unix.Errno) {
 	cwd, _ := c.Task.Proc.fs.snapshot()
+	var st unix.Stat_t
+	if unix.Fstat(cwd.FD, &st) == nil && st.Nlink == 0 {
+		return 0, unix.ENOENT // the cwd was removed
+	}
 	b := append([]byte(cwd.Guest), 0)
 	size := c.Arg(1)
-	if size == 0 && c.Arg(0) != 0 {
-		return 0, unix.EINVAL
-	}
 	if uint64(len(b)) > size {
 		return 0, unix.ERANGE
 	}

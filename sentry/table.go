@@ -19,6 +19,8 @@ var handlers = map[int]Handler{
 	unix.SYS_DUP:   sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
 	unix.SYS_FCNTL: sysFcntl, unix.SYS_PIPE: sysPipe, unix.SYS_PIPE2: sysPipe2,
 	unix.SYS_IOCTL: sysIoctl,
+	// sys_dir.go
+	unix.SYS_GETDENTS64: sysGetdents64, unix.SYS_GETDENTS: sysGetdents,
 	// sys_stat.go
 	unix.SYS_STAT: sysStat, unix.SYS_LSTAT: sysLstat, unix.SYS_NEWFSTATAT: sysNewfstatat,
 	unix.SYS_STATX: sysStatx, unix.SYS_ACCESS: sysAccess, unix.SYS_FACCESSAT: sysFaccessat,

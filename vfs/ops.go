@@ -8,6 +8,9 @@ import (
 type Ctx struct {
 	Cwd   Dir    // start of relative lookups (the task's cwd or a dirfd)
 	Umask uint32 // the task's umask
+	// GuestFD returns a copy (which the caller closes) of the calling
+	// task's fd n, for paths through an fd directory (/proc/self/fd/N).
+	GuestFD func(n int) (int, unix.Errno)
 }
 
 // lookupResolve is Lookup with the guest's openat2 RESOLVE_* flags.
@@ -108,6 +111,9 @@ again:
 	if e.FDRef >= 0 {
 		return Opened{FD: -1, FDRef: e.FDRef, Guest: e.Guest}, 0
 	}
+	if e.MustDir && creat {
+		return Opened{FDRef: -1}, unix.EISDIR
+	}
 	m := e.Mount()
 	tfd, name := e.Target()
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE && m.ReadOnly {
@@ -133,7 +139,13 @@ again:
 		if m.ReadOnly && isWriteFlags(flags) && !isDevice(tfd, "") {
 			return Opened{FDRef: -1}, unix.EROFS
 		}
-		fd, err := reopen(tfd, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW))
+		var fd int
+		var err unix.Errno
+		if flags&unix.O_PATH != 0 {
+			fd, err = downgradePath(tfd, flags)
+		} else {
+			fd, err = reopen(tfd, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW))
+		}
 		if err != 0 {
 			return Opened{FDRef: -1}, err
 		}
@@ -174,7 +186,8 @@ again:
 			break
 		}
 	}
-	if err == unix.ELOOP && lazy {
+	// O_DIRECTORY on a symlink says ENOTDIR before ELOOP.
+	if (err == unix.ELOOP || err == unix.ENOTDIR) && lazy {
 		lazy = false
 		var st unix.Stat_t
 		if statAt(tfd, name, &st, 0) == 0 && st.Mode&unix.S_IFMT == unix.S_IFLNK {
@@ -182,6 +195,9 @@ again:
 				return Opened{FDRef: -1}, errno
 			}
 			goto again
+		}
+		if err == unix.ENOTDIR {
+			return Opened{FDRef: -1}, unix.ENOTDIR
 		}
 		return Opened{FDRef: -1}, errRetry
 	}
@@ -191,7 +207,44 @@ again:
 	if err != nil {
 		return Opened{FDRef: -1}, err.(unix.Errno)
 	}
+	if flags&unix.O_PATH != 0 {
+		nfd, errno := downgradePath(fd, flags)
+		unix.Close(fd)
+		if errno != 0 {
+			return Opened{FDRef: -1}, errno
+		}
+		fd = nfd
+	}
 	return fs.opened(fd, e.Guest, m), 0
+}
+
+// downgradePath turns an O_PATH fd into an ordinary one on the same object:
+// the kernel cannot install O_PATH files into another process (ADDFD takes
+// files with fget, which refuses them). Directories and files are opened
+// read-only, FIFOs and devices without blocking; a symlink itself cannot be
+// opened any other way (ELOOP, as O_NOFOLLOW without O_PATH says).
+func downgradePath(fd int, flags int) (int, unix.Errno) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return -1, err.(unix.Errno)
+	}
+	var fl int
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		fl = unix.O_RDONLY | unix.O_DIRECTORY
+	case unix.S_IFREG:
+		fl = unix.O_RDONLY
+	case unix.S_IFLNK:
+		return -1, unix.ELOOP
+	case unix.S_IFSOCK:
+		return -1, unix.ENXIO
+	default:
+		fl = unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOCTTY
+	}
+	if flags&unix.O_DIRECTORY != 0 && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return -1, unix.ENOTDIR
+	}
+	return reopen(fd, fl)
 }
 
 func (fs *FS) opened(fd int, guest string, m *Mount) Opened {
@@ -278,6 +331,19 @@ func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.
 	}
 	return stx, -1, 0
 }
+
+// HiddenIn reports whether name in guest directory dir is hidden, for
+// filtering directory listings.
+func (fs *FS) HiddenIn(dir, name string) bool {
+	if !fs.hasBelow[dir] {
+		return false
+	}
+	return fs.hidden[joinGuest(dir, name)]
+}
+
+// HasHidden reports whether guest directory dir directly or indirectly
+// holds hidden paths (its listings need filtering).
+func (fs *FS) HasHidden(dir string) bool { return fs.hasBelow[dir] }
 
 // Access is faccessat2(2): mode is F_OK or a mix of R_OK/W_OK/X_OK.
 func (fs *FS) Access(c Ctx, path string, mode uint32, flags int) unix.Errno {
@@ -491,7 +557,19 @@ func (fs *FS) withTarget(c Ctx, path string, follow, modifies bool, fn func(fd i
 	}
 	defer e.Release()
 	if e.FDRef >= 0 {
-		return unix.EPERM
+		// chmod("/proc/self/fd/N"): the object the guest's fd refers to.
+		if c.GuestFD == nil {
+			return unix.EPERM
+		}
+		gfd, errno := c.GuestFD(e.FDRef)
+		if errno != 0 {
+			return errno
+		}
+		defer unix.Close(gfd)
+		if err := fn(gfd, ""); err != nil {
+			return err.(unix.Errno)
+		}
+		return 0
 	}
 	fd, name := e.Target()
 	if name != "" {
