@@ -1,0 +1,88 @@
+package sentry
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/seccomp"
+)
+
+// TestFilterSpec pins the routing rules that security depends on.
+func TestFilterSpec(t *testing.T) {
+	spec := FilterSpec()
+	class := map[int]seccomp.Rule{}
+	for _, r := range spec.Rules {
+		if _, dup := class[r.Nr]; dup {
+			t.Errorf("syscall %s has two rules", Name(r.Nr))
+		}
+		class[r.Nr] = r
+	}
+	if spec.DefaultErrno != unix.ENOSYS {
+		t.Errorf("unknown numbers get %v, want ENOSYS", spec.DefaultErrno)
+	}
+	want := []struct {
+		nr    int
+		class seccomp.Class
+		errno unix.Errno
+	}{
+		{unix.SYS_IO_URING_SETUP, seccomp.Deny, unix.ENOSYS},
+		{unix.SYS_IO_URING_ENTER, seccomp.Deny, unix.ENOSYS},
+		{unix.SYS_CLONE3, seccomp.Deny, unix.ENOSYS},
+		{unix.SYS_PTRACE, seccomp.Deny, unix.EPERM},
+		{unix.SYS_MOUNT, seccomp.Deny, unix.EPERM},
+		{unix.SYS_BPF, seccomp.Deny, unix.EPERM},
+		{unix.SYS_OPEN_BY_HANDLE_AT, seccomp.Deny, unix.EPERM},
+		{unix.SYS_PROCESS_VM_WRITEV, seccomp.Deny, unix.EPERM},
+		{unix.SYS_OPENAT, seccomp.Emulate, 0},
+		{unix.SYS_EXECVE, seccomp.Emulate, 0},
+		{unix.SYS_GETDENTS64, seccomp.Emulate, 0},
+		{unix.SYS_GETPPID, seccomp.Pass, 0},
+		{unix.SYS_READ, seccomp.Pass, 0},
+	}
+	for _, w := range want {
+		r, ok := class[w.nr]
+		if !ok || r.Class != w.class || r.Errno != w.errno {
+			t.Errorf("%s: got %+v, want class %v errno %v", Name(w.nr), r, w.class, w.errno)
+		}
+	}
+	// Every handler is routed, and nothing on the pass list names a path.
+	for nr := range handlers {
+		if class[nr].Class != seccomp.Emulate {
+			t.Errorf("%s has a handler but is %v", Name(nr), class[nr].Class)
+		}
+	}
+	for _, nr := range passList {
+		if handlers[nr] != nil {
+			t.Errorf("%s is both passed and emulated", Name(nr))
+		}
+		if len(class[nr].Conds) != 0 {
+			t.Errorf("pass rule for %s has argument conditions (defeats the action cache)", Name(nr))
+		}
+	}
+	if _, err := seccomp.Compile(spec); err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+}
+
+func TestFilterDirents(t *testing.T) {
+	// Two linux_dirent64 records: "a" and "secret".
+	rec := func(name string, ino byte) []byte {
+		l := (19 + len(name) + 1 + 7) &^ 7
+		b := make([]byte, l)
+		b[0] = ino
+		b[16] = byte(l)
+		b[18] = unix.DT_REG
+		copy(b[19:], name)
+		return b
+	}
+	in := append(rec("a", 1), rec("secret", 2)...)
+	out := filterDirents(in, "/d", true, func(n string) bool { return n == "secret" }, true)
+	if len(out) != len(rec("a", 1)) || out[19] != 'a' {
+		t.Fatalf("filtered listing wrong: %q", out)
+	}
+	old := filterDirents(rec("a", 1), "/d", false, nil, false)
+	if len(old) != 24 || old[18] != 'a' || old[23] != unix.DT_REG {
+		t.Fatalf("old dirent conversion wrong: %v", old)
+	}
+}
