@@ -34,9 +34,9 @@ func tree(t *testing.T, root string, entries ...string) {
 	}
 }
 
-func containsArrow(s string) bool { _, _, ok := cut(s, "->"); return ok }
+func containsArrow(s string) bool          { _, _, ok := cut(s, "->"); return ok }
 func splitArrow(s string) (string, string) { a, b, _ := cut(s, "->"); return a, b }
-func splitEq(s string) (string, string) { a, b, _ := cut(s, "="); return a, b }
+func splitEq(s string) (string, string)    { a, b, _ := cut(s, "="); return a, b }
 func cut(s, sep string) (string, string, bool) {
 	for i := 0; i+len(sep) <= len(s); i++ {
 		if s[i:i+len(sep)] == sep {
