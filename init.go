@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/landlock"
 	"sandbox/seccomp"
 )
 
@@ -29,6 +30,9 @@ type initSpec struct {
 	Path   string   `json:"path"` // host path to execve
 	Argv   []string `json:"argv"`
 	Env    []string `json:"env"`
+	// Landlock lists the host trees the kernel may resolve paths in for
+	// the guest (exec, interpreters): the sources of the visible mounts.
+	Landlock []landlock.Rule `json:"landlock"`
 }
 
 func init() {
@@ -80,6 +84,9 @@ func initStage() error {
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if _, err := landlock.Restrict(spec.Landlock); err != nil {
+		return err
 	}
 	// From here on, only pass-class calls until the sentry holds the
 	// listener; and the sentry never needs our help to take it.

@@ -19,6 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"sandbox/landlock"
 	"sandbox/policies"
 	"sandbox/seccomp"
 	"sandbox/sentry"
@@ -198,7 +199,13 @@ func (c *Cmd) Start() (err error) {
 	if comp.err != nil {
 		return fmt.Errorf("build filter: %w", comp.err)
 	}
-	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(comp.prog), Path: hostProg, Argv: c.Args, Env: env})
+	var ll []landlock.Rule
+	for _, m := range c.fs.Mounts() {
+		if m.Kind == vfs.Bind && !strings.HasPrefix(m.Host, c.scratch+"/") {
+			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
+		}
+	}
+	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(comp.prog), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
 	if err != nil {
 		return err
 	}
@@ -220,7 +227,13 @@ func (c *Cmd) Start() (err error) {
 	if err := c.sentry.Serve(seccomp.NewListener(lfd)); err != nil {
 		return err
 	}
-	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: sentry+seccomp")
+	layers := "sentry+seccomp"
+	if abi := landlock.ABI(); abi > 0 {
+		layers += fmt.Sprintf("+landlock(abi %d)", abi)
+	} else {
+		layers += " (no landlock: the kernel's own path lookups for exec are bounded by the sentry's check only)"
+	}
+	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: " + layers)
 	if c.ForwardSignals {
 		c.sigs = make(chan os.Signal, 4)
 		signal.Notify(c.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)

@@ -751,3 +751,28 @@ func TestEscapeTOCTOU(t *testing.T) {
 		}
 	})
 }
+
+// TestEscapeExecRace: execve is the one call the kernel resolves again after
+// the sentry's check (DESIGN §6). A thread flipping the path to a hidden
+// program must never get it run: the kernel layer (Landlock over the
+// policy's trees) bounds what the kernel's own lookup can reach. The native
+// run is the control that shows the flip really lands.
+func TestEscapeExecRace(t *testing.T) {
+	dir := t.TempDir()
+	hiddenDir := t.TempDir() // under the scratch root in /var: hidden
+	race := installC(t, "execrace", dir, "execrace")
+	allowed := installC(t, "exit42", dir, "unused") // compile once
+	_ = allowed
+	forbidden := filepath.Join(hiddenDir, "forbidden")
+	installExecutable(t, compileC(t, "exit42"), forbidden)
+	argv := []string{race, "/usr/bin/true", forbidden, "300"}
+	native := runNative(t, runSpec{Dir: dir}, argv...)
+	if !strings.Contains(string(native.Stdout), "forbidden=") || strings.Contains(string(native.Stdout), "forbidden=0 ") {
+		t.Fatalf("native control: the flip never ran the other program, so this test proves nothing\n%s", native.describe())
+	}
+	res := runSandbox(t, runSpec{Dir: dir, Timeout: 120 * time.Second}, nil, argv...)
+	if res.Status != 0 || !strings.Contains(string(res.Stdout), " forbidden=0 ") {
+		t.Fatalf("sandbox: a hidden program ran through the exec race\n%s", res.describe())
+	}
+	t.Logf("native: %s sandbox: %s", strings.TrimSpace(string(native.Stdout)), strings.TrimSpace(string(res.Stdout)))
+}

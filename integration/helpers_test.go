@@ -153,8 +153,10 @@ func compileC(t *testing.T, name string) string {
 	switch name {
 	case "probe":
 		args = append(args, "-static")
-	case "toctou":
+	case "toctou", "execrace":
 		args = append(args, "-pthread")
+	case "exit42":
+		args = append(args, "-static")
 	}
 	cmd := exec.Command("gcc", args...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
