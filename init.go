@@ -94,8 +94,11 @@ func initStage() error {
 	if err != nil {
 		return err
 	}
-	var buf [4]byte
-	buf[0], buf[1], buf[2], buf[3] = byte(lfd), byte(lfd>>8), byte(lfd>>16), byte(lfd>>24)
+	var buf [8]byte
+	pid := unix.Getpid()
+	for i := 0; i < 4; i++ {
+		buf[i], buf[4+i] = byte(pid>>(8*i)), byte(lfd>>(8*i))
+	}
 	unix.Write(initReportFD, buf[:])
 	// Routed from here: these wait until the sentry serves them. The
 	// listener is close-on-exec, so the guest never holds it.

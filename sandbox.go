@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,7 +146,8 @@ func (c *Cmd) Start() (err error) {
 	}
 	defer repR.Close()
 	cmd := exec.Command(self, initArg)
-	cmd.Env = []string{}
+	// The watchdog (watchdog.go) checks that its parent is this process.
+	cmd.Env = []string{"SANDBOX_SENTRY_PID=" + strconv.Itoa(os.Getpid())}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	cmd.ExtraFiles = []*os.File{specR, repW}
 	// The kernel's cwd for the guest: the same directory when the guest
@@ -212,16 +214,18 @@ func (c *Cmd) Start() (err error) {
 	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network}); err != nil {
 		return err
 	}
-	pid := cmd.Process.Pid
-	if err := c.sentry.Register(pid, guestCwd, uint32(umask)); err != nil {
-		return err
-	}
 	if _, err := specW.Write(spec); err != nil {
 		return fmt.Errorf("send spec to init stage: %w", err)
 	}
 	specW.Close()
-	lfd, err := takeListener(pid, repR)
+	// The guest is the watchdog's child; it reports its pid with the
+	// listener's fd number.
+	pid, lfd, err := takeListener(cmd.Process.Pid, repR)
 	if err != nil {
+		return err
+	}
+	if err := c.sentry.Register(pid, guestCwd, uint32(umask)); err != nil {
+		unix.Close(lfd)
 		return err
 	}
 	if err := c.sentry.Serve(seccomp.NewListener(lfd)); err != nil {
@@ -250,39 +254,72 @@ func (c *Cmd) Start() (err error) {
 	return nil
 }
 
-// takeListener gets the init stage's listener fd with pidfd_getfd. The
-// child reports the number; if it cannot (one of its threads may already
-// wait in a routed call), the sentry finds the fd in /proc itself.
-func takeListener(pid int, report *os.File) (int, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
+// takeListener gets the guest's listener fd with pidfd_getfd. The guest
+// (the watchdog's child) reports its pid and the fd's number; if it cannot
+// (one of its threads may already wait in a routed call), the sentry finds
+// the guest and the fd in /proc itself.
+func takeListener(watchdog int, report *os.File) (int, int, error) {
+	wfd, err := unix.PidfdOpen(watchdog, 0)
 	if err != nil {
-		return -1, fmt.Errorf("pidfd_open init stage: %w", err)
+		return -1, -1, fmt.Errorf("pidfd_open init stage: %w", err)
 	}
-	defer unix.Close(pidfd)
+	defer unix.Close(wfd)
 	rfd := int(report.Fd())
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		pfd := []unix.PollFd{{Fd: int32(rfd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+		pfd := []unix.PollFd{{Fd: int32(rfd), Events: unix.POLLIN}, {Fd: int32(wfd), Events: unix.POLLIN}}
 		unix.Poll(pfd, 2)
 		if pfd[0].Revents&unix.POLLIN != 0 {
-			var b [4]byte
-			if n, _ := unix.Read(rfd, b[:]); n == 4 {
-				num := int(b[0]) | int(b[1])<<8 | int(b[2])<<16 | int(b[3])<<24
-				if lfd, err := unix.PidfdGetfd(pidfd, num, 0); err == nil && isListener(lfd) {
-					return lfd, nil
-				} else if err == nil {
-					unix.Close(lfd)
+			var b [8]byte
+			if n, _ := unix.Read(rfd, b[:]); n == 8 {
+				pid := int(binary.LittleEndian.Uint32(b[:4]))
+				num := int(binary.LittleEndian.Uint32(b[4:]))
+				if lfd, ok := getListener(pid, num); ok {
+					return pid, lfd, nil
 				}
 			}
 		}
-		if lfd, ok := scanListener(pid, pidfd); ok {
-			return lfd, nil
+		if pid, ok := guestOf(watchdog); ok {
+			if lfd, ok := scanListener(pid); ok {
+				return pid, lfd, nil
+			}
 		}
-		if pfd[1].Revents&unix.POLLIN != 0 || pfd[0].Revents&unix.POLLHUP != 0 && !alive(pidfd) {
-			return -1, errors.New("init stage exited before loading its filter")
+		if pfd[1].Revents&unix.POLLIN != 0 {
+			return -1, -1, errors.New("init stage exited before loading its filter")
 		}
 	}
-	return -1, errors.New("init stage did not load its filter within 30s")
+	return -1, -1, errors.New("init stage did not load its filter within 30s")
+}
+
+// guestOf returns the watchdog's child.
+func guestOf(watchdog int) (int, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", watchdog, watchdog))
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(f[0])
+	return pid, err == nil
+}
+
+func getListener(pid, num int) (int, bool) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, false
+	}
+	defer unix.Close(pidfd)
+	lfd, err := unix.PidfdGetfd(pidfd, num, 0)
+	if err != nil {
+		return -1, false
+	}
+	if !isListener(lfd) {
+		unix.Close(lfd)
+		return -1, false
+	}
+	return lfd, true
 }
 
 func alive(pidfd int) bool {
@@ -296,7 +333,7 @@ func isListener(fd int) bool {
 	return err == nil && l == "anon_inode:seccomp notify"
 }
 
-func scanListener(pid, pidfd int) (int, bool) {
+func scanListener(pid int) (int, bool) {
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -308,7 +345,7 @@ func scanListener(pid, pidfd int) (int, bool) {
 			continue
 		}
 		n, _ := strconv.Atoi(e.Name())
-		if lfd, err := unix.PidfdGetfd(pidfd, n, 0); err == nil {
+		if lfd, ok := getListener(pid, n); ok {
 			return lfd, true
 		}
 	}

@@ -165,13 +165,16 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 			p.fds, p.fs = parent.fds.Fork(), parent.fs.fork()
 			p.execed = true
 		} else {
-			// Not a child of a known process: only the init stage, which
-			// the sentry registered itself, may be here.
-			unix.Close(tpidfd)
-			if p.pidfd >= 0 {
-				unix.Close(p.pidfd)
+			// Only tasks carrying our filter can notify us, so this one is
+			// in the sandbox: an orphan whose parent exited before the
+			// child's first routed call (it now hangs off the watchdog).
+			// Rebuild its context from the kernel's view.
+			if q := s.deadParentSnapshot(); q != nil {
+				p.fds, p.fs = q.fds, q.fs
+			} else {
+				p.fds, p.fs = fdtable.New(), s.fsFromProc(tid)
 			}
-			return nil, fmt.Errorf("task %d (tgid %d, ppid %d) is not in the sandbox", tid, tgid, ppid)
+			p.execed = true
 		}
 		ts.procs[tgid] = p
 		ts.count++
@@ -182,6 +185,54 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tid)}
 	unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_ADD, tpidfd, &ev)
 	return t, nil
+}
+
+// deadParentSnapshot takes a pending fork snapshot whose parent is gone
+// (called with ts.mu held).
+func (s *Sentry) deadParentSnapshot() *forkSnapshot {
+	ts := &s.tasks
+	for ppid, q := range ts.pending {
+		if ts.procs[ppid] != nil && processAlive(ts.procs[ppid]) {
+			continue
+		}
+		snap := q[0]
+		if len(q) == 1 {
+			delete(ts.pending, ppid)
+		} else {
+			ts.pending[ppid] = q[1:]
+		}
+		return &snap
+	}
+	return nil
+}
+
+// fsFromProc builds an fs context from what the kernel says of task tid:
+// its cwd mapped back into the guest's view (or "/"), and its umask.
+func (s *Sentry) fsFromProc(tid int) *FSContext {
+	f := &FSContext{umask: 0o022}
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+				if u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					f.umask = uint32(u)
+				}
+			}
+		}
+	}
+	root := s.fs.Root()
+	rootCtx := vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: root.FD(), Mount: root}}
+	guest := "/"
+	if host, err := os.Readlink("/proc/" + strconv.Itoa(tid) + "/cwd"); err == nil {
+		if g, _ := s.fs.GuestPathOf(host); g != "" {
+			guest = g
+		}
+	}
+	d, errno := s.fs.OpenDir(rootCtx, guest)
+	if errno != 0 {
+		d, _ = s.fs.OpenDir(rootCtx, "/")
+	}
+	f.cwd = d
+	return f
 }
 
 // register adds the init stage's process, before it runs guest code.

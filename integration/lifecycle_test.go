@@ -1,0 +1,108 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// guestPids lists the live "sleep MARKER..." processes.
+func guestPids(marker string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.HasPrefix(b, []byte("sleep\x00"+marker)) {
+			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+				continue // a zombie is dead
+			}
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func waitFor(cond func() bool, d time.Duration) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+// TestGuestDiesWithSentry: a sentry killed with SIGKILL (no chance to clean
+// up) must not leave any guest process behind, whether a direct child, a
+// background job, a double-forked daemon or a new session.
+func TestGuestDiesWithSentry(t *testing.T) {
+	sb := requireSandbox(t)
+	dir := t.TempDir()
+	marker := fmt.Sprintf("%d", 500000+os.Getpid()%100000)
+	script := fmt.Sprintf(`sleep %[1]s1 & (sleep %[1]s2 &) ; setsid sleep %[1]s3 & sleep %[1]s4`, marker)
+	cmd := exec.Command(sb, "run", "--", "/bin/sh", "-c", script)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if !waitFor(func() bool { return len(guestPids(marker)) >= 4 }, 10*time.Second) {
+		t.Fatalf("guest processes did not start: %v", guestPids(marker))
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if !waitFor(func() bool { return len(guestPids(marker)) == 0 }, 5*time.Second) {
+		left := guestPids(marker)
+		for _, p := range left {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		t.Fatalf("guest processes survived the sentry: %v", left)
+	}
+}
+
+// TestSignalsReachGuest: SIGTERM, SIGHUP and SIGINT sent to the sandbox
+// reach the guest, whose handler decides the exit status.
+func TestSignalsReachGuest(t *testing.T) {
+	sb := requireSandbox(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			script := fmt.Sprintf(`trap 'echo caught; exit 7' %d; echo ready; while :; do sleep 0.05; done`, int(sig))
+			cmd := exec.Command(sb, "run", "--", "/bin/sh", "-c", script)
+			cmd.Dir = dir
+			// Not the terminal's foreground group: the sandbox must relay.
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if !waitFor(func() bool { return strings.Contains(out.String(), "ready") }, 10*time.Second) {
+				cmd.Process.Kill()
+				t.Fatalf("guest did not start: %q", out.String())
+			}
+			cmd.Process.Signal(sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("guest did not exit after %v", sig)
+			}
+			if st := cmd.ProcessState.ExitCode(); st != 7 || !strings.Contains(out.String(), "caught") {
+				t.Fatalf("after %v: exit %d, output %q; want the guest's trap (exit 7)", sig, st, out.String())
+			}
+		})
+	}
+}
