@@ -26,7 +26,8 @@ const (
 // initSpec is everything the init stage needs, sent before the filter is
 // loaded so that reading it costs no routed call.
 type initSpec struct {
-	Filter []byte   `json:"filter"`
+	Filter []byte   `json:"filter"` // base filter
+	Notify []byte   `json:"notify"` // routing filter, loaded with the listener
 	Path   string   `json:"path"` // host path to execve
 	Argv   []string `json:"argv"`
 	Env    []string `json:"env"`
@@ -66,8 +67,11 @@ func initStage() error {
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return fmt.Errorf("parse spec: %w", err)
 	}
-	prog, err := seccomp.DecodeProgram(spec.Filter)
-	if err != nil {
+	var prog seccomp.Program
+	if prog.Base, err = seccomp.DecodeProgram(spec.Filter); err != nil {
+		return err
+	}
+	if prog.Notify, err = seccomp.DecodeProgram(spec.Notify); err != nil {
 		return err
 	}
 	argv, err := cStrings(spec.Argv)
@@ -90,7 +94,7 @@ func initStage() error {
 	}
 	// From here on, only pass-class calls until the sentry holds the
 	// listener; and the sentry never needs our help to take it.
-	lfd, err := seccomp.Load(prog)
+	lfd, err := seccomp.LoadAll(prog)
 	if err != nil {
 		return err
 	}

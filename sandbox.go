@@ -168,12 +168,12 @@ func (c *Cmd) Start() (err error) {
 	}
 	c.cmd = cmd
 	type compiled struct {
-		prog []unix.SockFilter
+		prog seccomp.Program
 		err  error
 	}
 	progc := make(chan compiled, 1)
 	go func() {
-		p, err := seccomp.Compile(sentry.FilterSpec())
+		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings}))
 		progc <- compiled{p, err}
 	}()
 	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
@@ -207,7 +207,7 @@ func (c *Cmd) Start() (err error) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
-	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(comp.prog), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
+	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
 	if err != nil {
 		return err
 	}

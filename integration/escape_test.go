@@ -508,8 +508,6 @@ func TestEscapeHideFlag(t *testing.T) {
 		stepArgs([]string{"stat", secret}, "ENOENT"),
 		stepArgs([]string{"lstat", secret}, "ENOENT"),
 		stepArgs([]string{"cat", filepath.Join(s, ".", "x", "..", "secret")}, "ENOENT"),
-		// "Absent" includes directory listings.
-		{args: []string{"ls", s}, check: lsExcludes("secret")},
 	}
 	res := runSandbox(t, runSpec{Dir: dir}, []string{"--rw", s, "--hide", secret}, probeArgv(probe, steps)...)
 	checkProbe(t, res, steps)
@@ -517,6 +515,20 @@ func TestEscapeHideFlag(t *testing.T) {
 		t.Errorf("ESCAPE: hidden file content printed by the guest")
 	}
 	expectUnchanged(t, "--rw dir with --hide", before, treeSnapshot(t, s))
+
+	// With hide_in_listings the name is absent from listings too.
+	def, err := os.ReadFile(filepath.Join(repoRoot, "policies", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := filepath.Join(t.TempDir(), "hide.yaml")
+	doc := strings.Replace(string(def), "filesystem:\n", "filesystem:\n  hide_in_listings: true\n", 1)
+	if err := os.WriteFile(pol, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, probeStep{args: []string{"ls", s}, check: lsExcludes("secret")})
+	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol, "--rw", s, "--hide", secret}, probeArgv(probe, steps)...)
+	checkProbe(t, res, steps)
 }
 
 // TestEscapeHiddenDefaults: the default policy hides everything but the
@@ -646,6 +658,9 @@ func TestEscapeForbiddenSyscalls(t *testing.T) {
 		{"x32", 159, "before\n"},
 		{"io_uring", 0, "io_uring_setup(1, NULL) = " + rawErr(38, "ENOSYS") + "\n"},
 		{"clone3", 0, "clone3(NULL, 0) = " + rawErr(38, "ENOSYS") + "\n"},
+		{"seccomp-listener", 0, "seccomp(FILTER, 0, allow-all) = 0\n" +
+			"seccomp(FILTER, NEW_LISTENER, allow-all) = " + rawErr(1, "EPERM") + "\n" +
+			"open after: ok\n"},
 		{"socket", 0, "socket(AF_INET, SOCK_STREAM, 0) = " + rawErr(13, "EACCES") + "\n" +
 			"socket(AF_INET, SOCK_DGRAM, 0) = " + rawErr(13, "EACCES") + "\n" +
 			"socket(AF_INET6, SOCK_STREAM, 0) = " + rawErr(13, "EACCES") + "\n"},

@@ -29,6 +29,9 @@ type Filesystem struct {
 	Cwd       string   `yaml:"cwd"`
 	Tmp       string   `yaml:"tmp"`
 	Dev       string   `yaml:"dev"`
+	// HideInListings removes hidden names from directory listings as
+	// well (each listing is then a routed call).
+	HideInListings bool `yaml:"hide_in_listings"`
 }
 
 // Policy is one workload's rules.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sort"
 	"unsafe"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -80,10 +79,71 @@ func action(c Class, errno unix.Errno) (libseccomp.ScmpAction, error) {
 	return 0, fmt.Errorf("unknown class %d", c)
 }
 
-// Compile builds the BPF program for spec. The result is the raw
-// sock_filter array, ready for Load.
-func Compile(spec Spec) ([]unix.SockFilter, error) {
-	f, err := libseccomp.NewFilter(libseccomp.ActErrno.SetReturnCode(int16(spec.DefaultErrno)))
+// Program is a compiled Spec: two stacked filters. The kernel runs every
+// filter and takes the most restrictive answer (KILL > TRAP > ERRNO >
+// USER_NOTIF > ALLOW), so:
+//   - Base holds the architecture check and every Deny/Trap/Kill; calls
+//     that are passed or emulated are ALLOW there;
+//   - Notify (loaded last, with the listener) holds the routing: its
+//     default is ALLOW and its rules are USER_NOTIF, optionally narrowed by
+//     argument conditions.
+//
+// A syscall can thus be passed by default and routed only for some
+// arguments, which one libseccomp filter cannot express (an unconditional
+// rule swallows conditional ones with another action).
+type Program struct {
+	Base   []unix.SockFilter
+	Notify []unix.SockFilter
+}
+
+// Compile builds the filters for spec.
+func Compile(spec Spec) (Program, error) {
+	var base, notify []Rule
+	seen := map[int]Class{}
+	for _, r := range spec.Rules {
+		switch r.Class {
+		case Pass, Emulate:
+			if c, ok := seen[r.Nr]; ok && c != Pass && c != Emulate {
+				return Program{}, fmt.Errorf("syscall %d mixes %v with %v", r.Nr, c, r.Class)
+			}
+			seen[r.Nr] = r.Class
+			if len(r.Conds) == 0 || r.Class == Pass {
+				base = append(base, Rule{Nr: r.Nr, Class: Pass})
+			}
+			if r.Class == Emulate {
+				notify = append(notify, r)
+			}
+		default:
+			if c, ok := seen[r.Nr]; ok {
+				return Program{}, fmt.Errorf("syscall %d mixes %v with %v", r.Nr, c, r.Class)
+			}
+			if len(r.Conds) != 0 {
+				return Program{}, fmt.Errorf("syscall %d: conditions are supported on pass/emulate rules only", r.Nr)
+			}
+			seen[r.Nr] = r.Class
+			base = append(base, r)
+		}
+	}
+	for nr, c := range seen {
+		if c == Emulate {
+			// Routed only under conditions: the base filter must still
+			// let it through.
+			base = append(base, Rule{Nr: nr, Class: Pass})
+		}
+	}
+	b, err := build(libseccomp.ActErrno.SetReturnCode(int16(spec.DefaultErrno)), base)
+	if err != nil {
+		return Program{}, err
+	}
+	n, err := build(libseccomp.ActAllow, notify)
+	if err != nil {
+		return Program{}, err
+	}
+	return Program{Base: b, Notify: n}, nil
+}
+
+func build(def libseccomp.ScmpAction, rules []Rule) ([]unix.SockFilter, error) {
+	f, err := libseccomp.NewFilter(def)
 	if err != nil {
 		return nil, fmt.Errorf("new seccomp filter: %w", err)
 	}
@@ -104,20 +164,21 @@ func Compile(spec Spec) ([]unix.SockFilter, error) {
 	if err := f.SetOptimize(2); err != nil {
 		return nil, fmt.Errorf("set optimize: %w", err)
 	}
-	rules := append([]Rule(nil), spec.Rules...)
-	// Conditional rules first so that libseccomp sees the narrow cases before
-	// the syscall's default.
-	sort.SliceStable(rules, func(i, j int) bool { return len(rules[i].Conds) > len(rules[j].Conds) })
+	added := map[int]bool{}
 	for _, r := range rules {
 		act, err := action(r.Class, r.Errno)
 		if err != nil {
 			return nil, err
 		}
-		if act == libseccomp.ActErrno.SetReturnCode(int16(spec.DefaultErrno)) && len(r.Conds) == 0 {
+		if act == def && len(r.Conds) == 0 {
 			continue // same as the default: no rule needed
 		}
 		sc := libseccomp.ScmpSyscall(r.Nr)
 		if len(r.Conds) == 0 {
+			if added[r.Nr] {
+				continue
+			}
+			added[r.Nr] = true
 			if err := f.AddRuleExact(sc, act); err != nil {
 				return nil, fmt.Errorf("rule for syscall %d (%v): %w", r.Nr, r.Class, err)
 			}
@@ -125,22 +186,18 @@ func Compile(spec Spec) ([]unix.SockFilter, error) {
 		}
 		var conds []libseccomp.ScmpCondition
 		for _, c := range r.Conds {
-			op := libseccomp.CompareMaskedEqual
+			var cond libseccomp.ScmpCondition
+			var err error
 			if c.Ne {
 				// libseccomp has no masked-not-equal; a full-width compare
 				// covers the cases we use (NULL pointer tests).
 				if c.Mask != ^uint64(0) {
 					return nil, fmt.Errorf("syscall %d: masked != is not supported", r.Nr)
 				}
-				op = libseccomp.CompareNotEqual
-				cond, err := libseccomp.MakeCondition(c.Arg, op, c.Value)
-				if err != nil {
-					return nil, err
-				}
-				conds = append(conds, cond)
-				continue
+				cond, err = libseccomp.MakeCondition(c.Arg, libseccomp.CompareNotEqual, c.Value)
+			} else {
+				cond, err = libseccomp.MakeCondition(c.Arg, libseccomp.CompareMaskedEqual, c.Mask, c.Value)
 			}
-			cond, err := libseccomp.MakeCondition(c.Arg, op, c.Mask, c.Value)
 			if err != nil {
 				return nil, err
 			}
@@ -173,7 +230,7 @@ func export(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 	return DecodeProgram(raw)
 }
 
-// EncodeProgram serialises a program for hand-off to the init stage.
+// EncodeProgram serialises a filter for hand-off to the init stage.
 func EncodeProgram(prog []unix.SockFilter) []byte {
 	if len(prog) == 0 {
 		return nil
@@ -191,6 +248,25 @@ func DecodeProgram(raw []byte) ([]unix.SockFilter, error) {
 	prog := make([]unix.SockFilter, len(raw)/sz)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&prog[0])), len(raw)), raw)
 	return prog, nil
+}
+
+// LoadAll installs p on the calling thread (base first, then the notify
+// filter with its listener) and returns the listener fd.
+func LoadAll(p Program) (int, error) {
+	if err := load(p.Base, 0); err != nil {
+		return -1, err
+	}
+	return Load(p.Notify)
+}
+
+func load(prog []unix.SockFilter, flags uintptr) error {
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if e != 0 {
+		return fmt.Errorf("seccomp(SET_MODE_FILTER): %w", e)
+	}
+	return nil
 }
 
 // Load installs prog on the calling thread with NEW_LISTENER and

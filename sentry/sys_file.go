@@ -7,6 +7,7 @@ import (
 
 	"sandbox/fdtable"
 	"sandbox/mm"
+	"sandbox/seccomp"
 	"sandbox/vfs"
 )
 
@@ -222,8 +223,43 @@ func sysFcntl(c *Call) (int64, unix.Errno) {
 		// "Lowest free at or above min" has no ADDFD form; the decision is
 		// register-only, so the kernel may do it (booked lazily).
 		return c.Continue()
-	case unix.F_SETFD:
-		c.Task.Proc.fds.SetCloExec(fd, c.Arg(2)&unix.FD_CLOEXEC != 0)
+	case unix.F_SETOWN:
+		// A positive owner is a process, a negative one a group.
+		if owner := c.Int(2); owner != 0 && !c.s.member(abs(owner)) {
+			return 0, unix.ESRCH
+		}
+	case unix.F_SETOWN_EX:
+		var ex struct{ Type, Pid int32 }
+		if e := mm.CopyInStruct(c.Mem(), c.Arg(2), &ex); e != 0 {
+			return 0, e
+		}
+		if ex.Pid != 0 && !c.s.member(int(ex.Pid)) {
+			return 0, unix.ESRCH
+		}
+		// Perform it ourselves on the guest's file: the kernel must not
+		// read the struct again.
+		nfd, e := c.getFD(fd)
+		if e != 0 {
+			return 0, e
+		}
+		defer unix.Close(nfd)
+		_, _, errno := unix.Syscall(unix.SYS_FCNTL, uintptr(nfd), unix.F_SETOWN_EX, uintptr(unsafe.Pointer(&ex)))
+		return 0, errno
+	}
+	return c.Continue()
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// sysSeccomp is routed only when the guest asks for a listener.
+func sysSeccomp(c *Call) (int64, unix.Errno) {
+	if c.Arg(1)&seccomp.FilterFlagNewListener != 0 {
+		return 0, unix.EPERM
 	}
 	return c.Continue()
 }

@@ -18,9 +18,9 @@ var handlers = map[int]Handler{
 	unix.SYS_CREAT: sysCreat,
 	unix.SYS_DUP:   sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
 	unix.SYS_FCNTL: sysFcntl, unix.SYS_PIPE: sysPipe, unix.SYS_PIPE2: sysPipe2,
-	unix.SYS_IOCTL: sysIoctl,
+	unix.SYS_IOCTL: sysIoctl, unix.SYS_SECCOMP: sysSeccomp,
 	// sys_dir.go
-	unix.SYS_GETDENTS64: sysGetdents64, unix.SYS_GETDENTS: sysGetdents,
+	unix.SYS_GETDENTS64: sysGetdents64, unix.SYS_GETDENTS: sysGetdents, // routed only with Options.HideNamesInListings
 	// sys_stat.go
 	unix.SYS_STAT: sysStat, unix.SYS_LSTAT: sysLstat, unix.SYS_NEWFSTATAT: sysNewfstatat,
 	unix.SYS_STATX: sysStatx, unix.SYS_ACCESS: sysAccess, unix.SYS_FACCESSAT: sysFaccessat,
@@ -58,6 +58,28 @@ var handlers = map[int]Handler{
 	unix.SYS_INOTIFY_INIT1: sysContinue, unix.SYS_MEMFD_CREATE: sysMemfdCreate,
 }
 
+// conditional lists syscalls that are passed except for the arguments
+// named here, for which they are routed (seccomp.Program explains how).
+var conditional = map[int][]seccomp.Cond{
+	// A guest filter with its own listener would outrank ours for every
+	// routed call (the newest filter's notifier wins a tie) and could
+	// CONTINUE them past the sentry. Filters without a listener only
+	// restrict further, so they pass.
+	unix.SYS_SECCOMP: {{Arg: 1, Mask: seccomp.FilterFlagNewListener, Value: seccomp.FilterFlagNewListener}},
+	// fcntl is hot (find: 5 per directory); only the dups are booked.
+	unix.SYS_FCNTL: nil, // see fcntlConds
+	// sendto without an address needs no decision.
+	unix.SYS_SENDTO: {{Arg: 4, Mask: ^uint64(0), Value: 0, Ne: true}},
+}
+
+var fcntlConds = [][]seccomp.Cond{
+	{{Arg: 1, Mask: 0xffffffff, Value: unix.F_DUPFD}},
+	{{Arg: 1, Mask: 0xffffffff, Value: unix.F_DUPFD_CLOEXEC}},
+	// F_SETOWN(_EX) aims SIGIO at a pid or group: checked like kill.
+	{{Arg: 1, Mask: 0xffffffff, Value: unix.F_SETOWN}},
+	{{Arg: 1, Mask: 0xffffffff, Value: unix.F_SETOWN_EX}},
+}
+
 func handlerFor(nr int) Handler { return handlers[nr] }
 
 // Name returns the name of syscall nr, or "" for a number unknown to the
@@ -68,10 +90,23 @@ func Name(nr int) string { return sysNames[nr] }
 // memory.
 func sysContinue(c *Call) (int64, unix.Errno) { return c.Continue() }
 
+// Options changes the routing for one sandbox.
+type Options struct {
+	// HideNamesInListings routes getdents so that hidden paths are
+	// absent from directory listings too (every listing then costs a
+	// round trip). Off, hidden names still show in a listing of their
+	// directory but cannot be opened or stat'ed, like masked paths in
+	// container runtimes.
+	HideNamesInListings bool
+}
+
+// listingCalls are routed only with Options.HideNamesInListings.
+var listingCalls = map[int]bool{unix.SYS_GETDENTS64: true, unix.SYS_GETDENTS: true}
+
 // FilterSpec returns the routing of every syscall: emulated when the table
 // has a handler, passed when on the pass list, denied otherwise (EPERM for
 // known numbers, ENOSYS for unknown ones and those on the ENOSYS list).
-func FilterSpec() seccomp.Spec {
+func FilterSpec(opts Options) seccomp.Spec {
 	pass := map[int]bool{}
 	for _, nr := range passList {
 		pass[nr] = true
@@ -86,6 +121,16 @@ func FilterSpec() seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
+		case listingCalls[nr] && !opts.HideNamesInListings:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
+		case nr == unix.SYS_FCNTL:
+			for _, c := range fcntlConds {
+				spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate, Conds: c})
+			}
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
+		case conditional[nr] != nil:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate, Conds: conditional[nr]},
+				seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case handlers[nr] != nil:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
 		case pass[nr]:

@@ -10,11 +10,16 @@ import (
 
 // TestFilterSpec pins the routing rules that security depends on.
 func TestFilterSpec(t *testing.T) {
-	spec := FilterSpec()
-	class := map[int]seccomp.Rule{}
+	spec := FilterSpec(Options{})
+	class := map[int]seccomp.Rule{} // the unconditional rule
+	routedIf := map[int]int{}       // number of conditional routing rules
 	for _, r := range spec.Rules {
+		if len(r.Conds) > 0 {
+			routedIf[r.Nr]++
+			continue
+		}
 		if _, dup := class[r.Nr]; dup {
-			t.Errorf("syscall %s has two rules", Name(r.Nr))
+			t.Errorf("syscall %s has two unconditional rules", Name(r.Nr))
 		}
 		class[r.Nr] = r
 	}
@@ -36,7 +41,9 @@ func TestFilterSpec(t *testing.T) {
 		{unix.SYS_PROCESS_VM_WRITEV, seccomp.Deny, unix.EPERM},
 		{unix.SYS_OPENAT, seccomp.Emulate, 0},
 		{unix.SYS_EXECVE, seccomp.Emulate, 0},
-		{unix.SYS_GETDENTS64, seccomp.Emulate, 0},
+		{unix.SYS_GETDENTS64, seccomp.Pass, 0},
+		{unix.SYS_FCNTL, seccomp.Pass, 0},
+		{unix.SYS_SECCOMP, seccomp.Pass, 0},
 		{unix.SYS_GETPPID, seccomp.Pass, 0},
 		{unix.SYS_READ, seccomp.Pass, 0},
 	}
@@ -46,10 +53,23 @@ func TestFilterSpec(t *testing.T) {
 			t.Errorf("%s: got %+v, want class %v errno %v", Name(w.nr), r, w.class, w.errno)
 		}
 	}
-	// Every handler is routed, and nothing on the pass list names a path.
+	// Conditionally routed: the dups of fcntl, a listener for seccomp,
+	// sendto with an address.
+	for nr, n := range map[int]int{unix.SYS_FCNTL: 4, unix.SYS_SECCOMP: 1, unix.SYS_SENDTO: 1} {
+		if routedIf[nr] != n {
+			t.Errorf("%s: %d conditional routing rules, want %d", Name(nr), routedIf[nr], n)
+		}
+	}
+	// Every handler is routed (at least for some arguments).
 	for nr := range handlers {
-		if class[nr].Class != seccomp.Emulate {
+		if class[nr].Class != seccomp.Emulate && routedIf[nr] == 0 && !listingCalls[nr] {
 			t.Errorf("%s has a handler but is %v", Name(nr), class[nr].Class)
+		}
+	}
+	hide := FilterSpec(Options{HideNamesInListings: true})
+	for _, r := range hide.Rules {
+		if r.Nr == unix.SYS_GETDENTS64 && r.Class != seccomp.Emulate {
+			t.Errorf("HideNamesInListings: getdents64 is %v", r.Class)
 		}
 	}
 	for _, nr := range passList {
