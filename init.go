@@ -28,7 +28,7 @@ const (
 type initSpec struct {
 	Filter []byte   `json:"filter"` // base filter
 	Notify []byte   `json:"notify"` // routing filter, loaded with the listener
-	Path   string   `json:"path"` // host path to execve
+	Path   string   `json:"path"`   // host path to execve
 	Argv   []string `json:"argv"`
 	Env    []string `json:"env"`
 	// Landlock lists the host trees the kernel may resolve paths in for
