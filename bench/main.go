@@ -23,8 +23,8 @@ func must(err error) {
 }
 
 // loop runs the C loop for shape and returns median and best ns per call.
-func loop(prefix []string, bin, shape string, n int) (med, best float64) {
-	args := append(append([]string(nil), prefix...), bin, shape, strconv.Itoa(n))
+func loop(prefix []string, bin, shape string, n int, extra ...string) (med, best float64) {
+	args := append(append(append([]string(nil), prefix...), bin, shape, strconv.Itoa(n)), extra...)
 	out, err := exec.Command(args[0], args[1:]...).Output()
 	must(err)
 	f := strings.Fields(string(out))
@@ -65,9 +65,11 @@ func main() {
 
 	fmt.Println("figure                              native        sandbox       ratio / overhead")
 	nm, nb := loop(nil, bin, "getppid", 200000)
+	fm, _ := loop(nil, bin, "getppid", 200000, "floor")
 	sm, sbst := loop(box, bin, "getppid", 200000)
 	fmt.Printf("passthrough getppid (median)        %8.1f ns   %8.1f ns   %.2fx\n", nm, sm, sm/nm)
 	fmt.Printf("passthrough getppid (best)          %8.1f ns   %8.1f ns   %.2fx\n", nb, sbst, sbst/nb)
+	fmt.Printf("  floor: any seccomp filter (1 insn) %7.1f ns                 %.2fx\n", fm, fm/nm)
 	nm, nb = loop(nil, bin, "openat", 20000)
 	sm, sbst = loop(box, bin, "openat", 20000)
 	fmt.Printf("routed openat+close (median)        %8.2f us   %8.2f us   %.1fx (+%.2f us)\n", nm/1000, sm/1000, sm/nm, (sm-nm)/1000)

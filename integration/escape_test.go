@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -790,4 +791,53 @@ func TestEscapeExecRace(t *testing.T) {
 		t.Fatalf("sandbox: a hidden program ran through the exec race\n%s", res.describe())
 	}
 	t.Logf("native: %s sandbox: %s", strings.TrimSpace(string(native.Stdout)), strings.TrimSpace(string(res.Stdout)))
+}
+
+// TestEscapeFdAttrOnReadOnly: fchmod, fchown, fsetxattr, fremovexattr,
+// futimens and chattr act on the inode whatever the fd's mode; through a
+// read-only fd of a file in a --ro mount none may change the host file.
+func TestEscapeFdAttrOnReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	ro := t.TempDir()
+	prog := installC(t, "fdattr", dir, "fdattr")
+	target := filepath.Join(ro, "target")
+	writeFiles(t, ro, map[string]string{"target": "data\n"})
+	if err := os.Chmod(target, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	xattrs := syscall.Setxattr(target, "user.keep", []byte("v"), 0) == nil
+	before, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runSandbox(t, runSpec{Dir: ro}, []string{"--ro", ro, "--rw", dir}, prog, "ro")
+	want := []string{
+		"fchmod(0777) = " + rawErr(30, "EROFS"),
+		"fchown(self) = " + rawErr(30, "EROFS"),
+		"fsetxattr(user.x) = " + rawErr(30, "EROFS"),
+		"fremovexattr(user.keep) = " + rawErr(30, "EROFS"),
+		"futimens(1970) = " + rawErr(30, "EROFS"),
+		"ioctl(FS_IOC_SETFLAGS) = " + rawErr(1, "EPERM"),
+	}
+	for _, w := range want {
+		if !strings.Contains(string(res.Stdout), w) {
+			t.Errorf("want %q\n%s", w, res.describe())
+		}
+	}
+	after, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Mode() != before.Mode() || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("ESCAPE: host file changed: mode %v -> %v, mtime %v -> %v", before.Mode(), after.Mode(), before.ModTime(), after.ModTime())
+	}
+	buf := make([]byte, 16)
+	if n, err := syscall.Getxattr(target, "user.x", buf); err == nil {
+		t.Errorf("ESCAPE: xattr user.x set on the host file (%q)", buf[:n])
+	}
+	if xattrs {
+		if _, err := syscall.Getxattr(target, "user.keep", buf); err != nil {
+			t.Errorf("ESCAPE: xattr user.keep removed from the host file")
+		}
+	}
 }

@@ -106,3 +106,40 @@ func TestSignalsReachGuest(t *testing.T) {
 		})
 	}
 }
+
+// TestGuestHasNoCapabilities: even a root guest holds no capability in any
+// set (read from outside, in /proc/<pid>/status of the running guest).
+func TestGuestHasNoCapabilities(t *testing.T) {
+	sb := requireSandbox(t)
+	cmd := exec.Command(sb, "run", "--", "/bin/sh", "-c", "echo $$; read x")
+	cmd.Dir = t.TempDir()
+	stdin, _ := cmd.StdinPipe()
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	if !waitFor(func() bool { return strings.Contains(out.String(), "\n") }, 10*time.Second) {
+		t.Fatalf("guest did not report its pid: %q", out.String())
+	}
+	pid := strings.TrimSpace(out.String())
+	status, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, line := range strings.Split(string(status), "\n") {
+		for _, k := range []string{"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				seen++
+				if strings.Trim(strings.TrimSpace(v), "0") != "" {
+					t.Errorf("guest %s %s, want none", k, strings.TrimSpace(v))
+				}
+			}
+		}
+	}
+	if seen != 5 {
+		t.Fatalf("read %d capability sets from /proc/%s/status", seen, pid)
+	}
+}

@@ -15,8 +15,7 @@ var passList = []int{
 	unix.SYS_FSYNC, unix.SYS_FDATASYNC,
 	unix.SYS_SYNC_FILE_RANGE, unix.SYS_FTRUNCATE, unix.SYS_FALLOCATE,
 	unix.SYS_FADVISE64, unix.SYS_READAHEAD, unix.SYS_FLOCK, unix.SYS_FSTATFS,
-	unix.SYS_FCHMOD, unix.SYS_FCHOWN, unix.SYS_FGETXATTR, unix.SYS_FLISTXATTR,
-	unix.SYS_FSETXATTR, unix.SYS_FREMOVEXATTR, unix.SYS_SENDFILE,
+	unix.SYS_FGETXATTR, unix.SYS_FLISTXATTR, unix.SYS_SENDFILE,
 	// close needs no booking: fdtable entries are confirmed with kcmp
 	// before use, so a closed fd's entry is dropped when next looked at.
 	unix.SYS_CLOSE, unix.SYS_CLOSE_RANGE,

@@ -307,11 +307,16 @@ func sysPipe2(c *Call) (int64, unix.Errno) { return doPipe(c, c.Int(1)) }
 const (
 	tiocsti   = 0x5412
 	tioclinux = 0x541c
+	// Inode attribute setters (chattr) act on the inode whatever the fd's
+	// mode, like fchmod; refused rather than checked per mount.
+	fsIocSetflags   = 0x40086602
+	fsIocSetversion = 0x40087602
+	fsIocFssetxattr = 0x401c5820
 )
 
 func sysIoctl(c *Call) (int64, unix.Errno) {
 	switch uint32(c.Arg(1)) {
-	case tiocsti, tioclinux:
+	case tiocsti, tioclinux, fsIocSetflags, fsIocSetversion, fsIocFssetxattr:
 		return 0, unix.EPERM
 	}
 	return c.Continue()

@@ -164,7 +164,7 @@ func sysUtimensat(c *Call) (int64, unix.Errno) {
 	}
 	if c.Arg(1) == 0 {
 		// futimens(fd, ...): the fd itself.
-		nfd, e := c.getFD(dirfd)
+		nfd, e := fdForChange(c, dirfd)
 		if e != 0 {
 			return 0, e
 		}

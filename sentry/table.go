@@ -38,6 +38,9 @@ var handlers = map[int]Handler{
 	unix.SYS_TRUNCATE: sysTruncate, unix.SYS_UTIMENSAT: sysUtimensat,
 	unix.SYS_UTIMES: sysUtimes, unix.SYS_UTIME: sysUtime, unix.SYS_MKNOD: sysMknod,
 	unix.SYS_MKNODAT: sysMknodat,
+	// sys_fdattr.go
+	unix.SYS_FCHMOD: sysFchmod, unix.SYS_FCHOWN: sysFchown,
+	unix.SYS_FSETXATTR: sysFsetxattr, unix.SYS_FREMOVEXATTR: sysFremovexattr,
 	// sys_fs.go
 	unix.SYS_GETCWD: sysGetcwd, unix.SYS_CHDIR: sysChdir, unix.SYS_FCHDIR: sysFchdir,
 	unix.SYS_UMASK: sysUmask,

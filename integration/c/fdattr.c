@@ -1,0 +1,29 @@
+/* fdattr: calls that change an inode through an fd, whatever the fd's
+ * access mode. On a read-only fd of a file in a read-only mount, each must
+ * fail (EROFS, or EPERM for chattr) and leave the host file unchanged. */
+#include "raw.h"
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+static void c_ro(void)
+{
+	long fd = R(SYS_open, "target", O_RDONLY);
+	show("open(target, O_RDONLY)", fd >= 0 ? 0 : fd);
+	show("fchmod(0777)", R(SYS_fchmod, fd, 0777));
+	show("fchown(self)", R(SYS_fchown, fd, getuid(), getgid()));
+	show("fsetxattr(user.x)", R(SYS_fsetxattr, fd, "user.x", "1", 1, 0));
+	show("fremovexattr(user.keep)", R(SYS_fremovexattr, fd, "user.keep"));
+	struct timespec ts[2] = {{1, 0}, {1, 0}};
+	show("futimens(1970)", R(SYS_utimensat, fd, NULL, ts, 0));
+	long flags = 0;
+	show("ioctl(FS_IOC_SETFLAGS)", R(SYS_ioctl, fd, FS_IOC_SETFLAGS, &flags));
+}
+
+static const struct tcase cases[] = {
+	{"ro", c_ro},
+	{NULL, NULL},
+};
+
+int main(int argc, char **argv) { return dispatch(argc, argv, cases); }
