@@ -137,6 +137,25 @@ func devTree(cfg *vfs.Config, scratch string) error {
 		// Devices are writable whatever the mount says, as in Linux.
 		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/" + d, Host: "/dev/" + d})
 	}
+	// The sandbox's own terminal, if it has one, at its usual path: only
+	// that pty, not /dev/pts (the user's other terminals).
+	for fd := 0; fd <= 2; fd++ {
+		if pts, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); err == nil && strings.HasPrefix(pts, "/dev/pts/") {
+			if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Join(dev, "pts"), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(filepath.Join(dev, "pts", filepath.Base(pts)), os.O_CREATE|os.O_RDONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			f.Close()
+			cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: pts, Host: pts})
+			break
+		}
+	}
 	links := map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
 	for n, t := range links {
 		if err := os.Symlink(t, filepath.Join(dev, n)); err != nil {

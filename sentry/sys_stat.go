@@ -1,6 +1,9 @@
 package sentry
 
 import (
+	"os"
+	"strings"
+
 	"golang.org/x/sys/unix"
 
 	"sandbox/mm"
@@ -223,7 +226,16 @@ func readlink(c *Call, dirfd int, pathArg, bufArg, sizeArg int) (int64, unix.Err
 			return 0, errno
 		}
 		defer rel()
-		if target, errno = c.s.fs.Readlink(ctx, path); errno != 0 {
+		ref, errno := c.s.fs.FDRefOf(ctx, path)
+		if errno != 0 {
+			return 0, errno
+		}
+		if ref >= 0 {
+			// /proc/self/fd/N: what the fd refers to, in the guest's view.
+			if target, errno = c.fdLinkTarget(ref); errno != 0 {
+				return 0, errno
+			}
+		} else if target, errno = c.s.fs.Readlink(ctx, path); errno != 0 {
 			return 0, errno
 		}
 	}
@@ -235,6 +247,30 @@ func readlink(c *Call, dirfd int, pathArg, bufArg, sizeArg int) (int64, unix.Err
 		return 0, e
 	}
 	return int64(len(b)), 0
+}
+
+// fdLinkTarget is the target of the magic link /proc/self/fd/n: a guest
+// path for files in the view, "pipe:[ino]"-style names for the rest.
+func (c *Call) fdLinkTarget(n int) (string, unix.Errno) {
+	nfd, errno := c.getFD(n)
+	if errno != 0 {
+		return "", unix.ENOENT
+	}
+	defer unix.Close(nfd)
+	host, err := os.Readlink("/proc/self/fd/" + itoa(nfd))
+	if err != nil {
+		return "", unix.ENOENT
+	}
+	if !strings.HasPrefix(host, "/") {
+		return host, 0 // pipe:[...], socket:[...], anon_inode:...
+	}
+	if g, _ := c.s.fs.GuestPathOf(strings.TrimSuffix(host, " (deleted)")); g != "" {
+		if strings.HasSuffix(host, " (deleted)") {
+			g += " (deleted)"
+		}
+		return g, 0
+	}
+	return host, 0
 }
 
 func sysReadlink(c *Call) (int64, unix.Errno)   { return readlink(c, atFDCWD, 0, 1, 2) }

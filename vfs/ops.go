@@ -369,6 +369,17 @@ func (fs *FS) Access(c Ctx, path string, mode uint32, flags int) unix.Errno {
 	return 0
 }
 
+// FDRefOf tells whether path names an entry of an fd directory
+// (/proc/self/fd/N) without following it: it returns N, or -1.
+func (fs *FS) FDRefOf(c Ctx, path string) (int, unix.Errno) {
+	e, errno := fs.lookupExisting(c, path, false)
+	if errno != 0 {
+		return -1, errno
+	}
+	defer e.Release()
+	return e.FDRef, 0
+}
+
 // Readlink returns a symlink's target.
 func (fs *FS) Readlink(c Ctx, path string) (string, unix.Errno) {
 	e, errno := fs.lookupExisting(c, path, false)

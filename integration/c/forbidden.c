@@ -76,7 +76,16 @@ static void c_seccomp_listener(void)
 	printf("open after: %s\n", fd >= 0 ? "ok" : "failed");
 }
 
+/* TIOCSTI pushes a byte into the terminal's input queue: from a sandbox
+ * holding the user's terminal, that is typing into the user's shell. */
+static void c_tiocsti(void)
+{
+	char c = '#';
+	show("ioctl(TIOCSTI)", R(SYS_ioctl, 0, 0x5412, &c));
+}
+
 static const struct tcase cases[] = {
+	{"tiocsti", c_tiocsti},
 	{"seccomp-listener", c_seccomp_listener},
 	{"int80", c_int80},
 	{"x32", c_x32},
