@@ -137,6 +137,15 @@ func devTree(cfg *vfs.Config, scratch string) error {
 		// Devices are writable whatever the mount says, as in Linux.
 		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/" + d, Host: "/dev/" + d})
 	}
+	// A private /dev/shm (POSIX shared memory and semaphores), like /tmp.
+	shm := filepath.Join(scratch, "shm")
+	if err := os.Mkdir(shm, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Chmod(shm, 0o1777); err != nil {
+		return err
+	}
+	cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/shm", Host: shm})
 	// The sandbox's own terminal, if it has one, at its usual path: only
 	// that pty, not /dev/pts (the user's other terminals).
 	for fd := 0; fd <= 2; fd++ {

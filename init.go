@@ -63,6 +63,10 @@ func initStage() error {
 		return fmt.Errorf("read spec: %w", err)
 	}
 	f.Close()
+	if len(data) == 0 {
+		// The sentry gave up before sending the spec (and kills us).
+		os.Exit(127)
+	}
 	var spec initSpec
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return fmt.Errorf("parse spec: %w", err)

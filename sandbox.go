@@ -132,6 +132,12 @@ func (c *Cmd) Start() (err error) {
 			c.cleanup()
 		}
 	}()
+	if c.ForwardSignals {
+		// Before the guest exists: a signal that arrives once it runs must
+		// be relayed, not kill the sandbox (queued until forward runs).
+		c.sigs = make(chan os.Signal, 8)
+		signal.Notify(c.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	}
 	// Start the init stage first: its runtime start-up overlaps with
 	// building the filter and the filesystem view; it waits for its spec.
 	specR, specW, err := os.Pipe()
@@ -239,8 +245,6 @@ func (c *Cmd) Start() (err error) {
 	}
 	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: " + layers)
 	if c.ForwardSignals {
-		c.sigs = make(chan os.Signal, 4)
-		signal.Notify(c.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 		go c.forward()
 	}
 	c.done = make(chan struct{})

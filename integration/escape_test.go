@@ -541,7 +541,7 @@ func TestEscapeHiddenDefaults(t *testing.T) {
 	t.Cleanup(func() { os.Remove(guestTmp) })
 	var steps []probeStep
 	for _, p := range []string{"/root", "/home", "/var", "/srv", "/mnt", "/run", "/proc/1", "/sys", "/boot",
-		"/etc/shadow", "/etc/gshadow", "/dev/mem", "/dev/kmsg", "/dev/sda", "/dev/shm"} {
+		"/etc/shadow", "/etc/gshadow", "/dev/mem", "/dev/kmsg", "/dev/sda", "/dev/shm/" + filepath.Base(shmMarker(t))} {
 		if strings.HasPrefix(dir, p+"/") {
 			continue // an ancestor of the cwd is necessarily reachable
 		}
@@ -840,4 +840,15 @@ func TestEscapeFdAttrOnReadOnly(t *testing.T) {
 			t.Errorf("ESCAPE: xattr user.keep removed from the host file")
 		}
 	}
+}
+
+// shmMarker puts a file in the host's /dev/shm that no guest may see (the
+// guest's /dev/shm is private, like its /tmp).
+func shmMarker(t *testing.T) string {
+	p := filepath.Join("/dev/shm", unique("sandbox-shm-marker"))
+	if err := os.WriteFile(p, []byte("host"), 0o644); err != nil {
+		t.Skipf("cannot write the host's /dev/shm: %v", err)
+	}
+	t.Cleanup(func() { os.Remove(p) })
+	return p
 }

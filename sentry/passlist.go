@@ -61,6 +61,12 @@ var passList = []int{
 	// Process-group calls act only on the caller's own session; the kernel
 	// refuses other sessions.
 	unix.SYS_SETPGID, unix.SYS_SETSID,
+	// Identity: the guest holds no capability (the init stage drops them
+	// all), so these can only permute its own real/effective/saved ids, and
+	// capset can only drop.
+	unix.SYS_SETUID, unix.SYS_SETGID, unix.SYS_SETREUID, unix.SYS_SETREGID,
+	unix.SYS_SETRESUID, unix.SYS_SETRESGID, unix.SYS_SETFSUID, unix.SYS_SETFSGID,
+	unix.SYS_SETGROUPS, unix.SYS_CAPSET,
 }
 
 // denyList gives a specific errno to calls no guest may make. Everything

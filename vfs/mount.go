@@ -116,6 +116,9 @@ func New(cfg Config) (*FS, error) {
 		rootRO = true
 	}
 	specs := append([]MountSpec{{Guest: "/", Host: rootHost, ReadOnly: rootRO}}, cfg.Mounts...)
+	if err := makeMountPoints(specs, cfg.Scratch); err != nil {
+		return nil, err
+	}
 	for _, s := range specs {
 		g := cleanAbs(s.Guest)
 		m := &Mount{Guest: g, Host: s.Host, ReadOnly: s.ReadOnly, Kind: s.Kind, fd: -1}
@@ -168,6 +171,60 @@ func New(cfg Config) (*FS, error) {
 		markAncestors(fs.hasBelow, h)
 	}
 	return fs, nil
+}
+
+// makeMountPoints creates, inside mounts the sandbox made itself (under
+// scratch: the private /tmp, /dev, /proc), the directories leading to mount
+// points nested in them, so that e.g. a working directory under the host's
+// /tmp is reachable through the private /tmp that covers its parent.
+func makeMountPoints(specs []MountSpec, scratch string) error {
+	if scratch == "" {
+		return nil
+	}
+	for _, m := range specs {
+		g := cleanAbs(m.Guest)
+		if g == "/" {
+			continue
+		}
+		// The deepest other mount covering g's parent.
+		var parent *MountSpec
+		for i := range specs {
+			p := &specs[i]
+			pg := cleanAbs(p.Guest)
+			if pg == g || p.Kind != Bind || !(pg == "/" || strings.HasPrefix(g, pg+"/")) {
+				continue
+			}
+			if parent == nil || len(pg) > len(cleanAbs(parent.Guest)) {
+				parent = p
+			}
+		}
+		if parent == nil || !strings.HasPrefix(parent.Host, scratch+"/") || cleanAbs(parent.Guest) == "/" {
+			continue
+		}
+		rel := strings.TrimPrefix(g, cleanAbs(parent.Guest))
+		dir := filepath.Join(parent.Host, filepath.Dir(rel))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("vfs: mount point %s: %w", g, err)
+		}
+		point := filepath.Join(parent.Host, rel)
+		if _, err := os.Lstat(point); err == nil {
+			continue
+		}
+		isDir := m.Kind == FDDir
+		if m.Kind == Bind {
+			if st, err := os.Stat(m.Host); err == nil {
+				isDir = st.IsDir()
+			}
+		}
+		if isDir {
+			if err := os.Mkdir(point, 0o755); err != nil {
+				return fmt.Errorf("vfs: mount point %s: %w", g, err)
+			}
+		} else if f, err := os.OpenFile(point, os.O_CREATE|os.O_RDONLY, 0o644); err == nil {
+			f.Close()
+		}
+	}
+	return nil
 }
 
 func markAncestors(set map[string]bool, p string) {
