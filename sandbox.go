@@ -217,7 +217,7 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network}); err != nil {
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes}); err != nil {
 		return err
 	}
 	if _, err := specW.Write(spec); err != nil {
@@ -230,7 +230,7 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	if err := c.sentry.Register(pid, guestCwd, uint32(umask)); err != nil {
+	if err := c.sentry.Register(pid, cmd.Process.Pid, guestCwd, uint32(umask)); err != nil {
 		unix.Close(lfd)
 		return err
 	}

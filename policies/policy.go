@@ -34,12 +34,20 @@ type Filesystem struct {
 	HideInListings bool `yaml:"hide_in_listings"`
 }
 
+// Limits bounds the sandbox's resources.
+type Limits struct {
+	// Processes is the most processes the sandbox may have at once;
+	// fork beyond it fails with EAGAIN (default 1024; -1: no limit).
+	Processes int `yaml:"processes"`
+}
+
 // Policy is one workload's rules.
 type Policy struct {
 	Name        string     `yaml:"name"`
 	Description string     `yaml:"description"`
 	Filesystem  Filesystem `yaml:"filesystem"`
 	Network     string     `yaml:"network"`
+	Limits      Limits     `yaml:"limits"`
 }
 
 // Names lists the built-in policies.
@@ -145,6 +153,12 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	}
 	if p.Network == "" {
 		p.Network = "none"
+	}
+	switch {
+	case p.Limits.Processes == 0:
+		p.Limits.Processes = 1024
+	case p.Limits.Processes < -1:
+		bad([]string{"limits", "processes"}, "%d is not a process count (-1 means no limit)", p.Limits.Processes)
 	}
 	check := func(keys []string, v string, ok ...string) {
 		for _, o := range ok {

@@ -20,6 +20,9 @@ type Config struct {
 	Log *logrus.Logger
 	// Network: "none" (default) or "loopback"/"allow" in later policies.
 	Network string
+	// MaxProcs limits the sandbox's processes: fork beyond it fails with
+	// EAGAIN, as RLIMIT_NPROC does. 0 means no limit.
+	MaxProcs int
 }
 
 // Sentry serves one sandbox's listener.
@@ -34,6 +37,8 @@ type Sentry struct {
 	threads atomic.Int32
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+	// watchdog is the guest's parent process (see the root package).
+	watchdog int
 }
 
 // New returns a sentry for cfg. Start it with Serve once the listener is
@@ -53,8 +58,10 @@ func New(cfg Config) (*Sentry, error) {
 }
 
 // Register books the init-stage process pid with the guest's starting cwd
-// (a guest path) and umask.
-func (s *Sentry) Register(pid int, cwd string, umask uint32) error {
+// (a guest path) and umask; watchdog is its parent, the root of the
+// sandbox's process tree.
+func (s *Sentry) Register(pid, watchdog int, cwd string, umask uint32) error {
+	s.watchdog = watchdog
 	d, errno := s.fs.OpenDir(vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: s.fs.Root().FD(), Mount: s.fs.Root()}}, cwd)
 	if errno != 0 {
 		return fmt.Errorf("sentry: guest cwd %s: %w", cwd, errno)

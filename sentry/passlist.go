@@ -61,6 +61,9 @@ var passList = []int{
 	// Process-group calls act only on the caller's own session; the kernel
 	// refuses other sessions.
 	unix.SYS_SETPGID, unix.SYS_SETSID,
+	// Every pidfd a guest can hold names a sandbox process: pidfd_open is
+	// checked, CLONE_PIDFD gives its own children's.
+	unix.SYS_PIDFD_SEND_SIGNAL,
 	// Identity: the guest holds no capability (the init stage drops them
 	// all), so these can only permute its own real/effective/saved ids, and
 	// capset can only drop.

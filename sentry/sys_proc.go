@@ -15,6 +15,10 @@ func clone(c *Call, flags uint64) (int64, unix.Errno) {
 		return 0, unix.EPERM
 	}
 	if flags&unix.CLONE_THREAD == 0 {
+		if !c.s.mayFork() {
+			c.s.log.WithField("limit", c.s.cfg.MaxProcs).Warn("fork refused: the sandbox's process limit is reached")
+			return 0, unix.EAGAIN
+		}
 		c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0)
 	}
 	return c.Continue()
@@ -204,6 +208,30 @@ func sysPrctl(c *Call) (int64, unix.Errno) {
 		// Rewriting /proc/self/exe and friends is for checkpoint/restore
 		// tools, not sandboxed programs.
 		return 0, unix.EPERM
+	}
+	return c.Continue()
+}
+
+// pidfd_open of a process outside the sandbox gives ESRCH, as if absent.
+func sysPidfdOpen(c *Call) (int64, unix.Errno) {
+	if !c.s.member(c.Int(0)) {
+		return 0, unix.ESRCH
+	}
+	return c.Continue()
+}
+
+// rt_sigqueueinfo(tgid, sig, info): the target decides; the siginfo in
+// memory is the kernel's to read (it carries no address to check).
+func sysRtSigqueueinfo(c *Call) (int64, unix.Errno) {
+	if !c.s.member(c.Int(0)) {
+		return 0, unix.ESRCH
+	}
+	return c.Continue()
+}
+
+func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) {
+	if !c.s.member(c.Int(0)) || !c.s.member(c.Int(1)) {
+		return 0, unix.ESRCH
 	}
 	return c.Continue()
 }

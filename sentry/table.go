@@ -49,7 +49,8 @@ var handlers = map[int]Handler{
 	unix.SYS_EXECVE: sysExecve, unix.SYS_EXECVEAT: sysExecveat,
 	unix.SYS_KILL: sysKill, unix.SYS_TKILL: sysTkill, unix.SYS_TGKILL: sysTgkill,
 	unix.SYS_PRLIMIT64: sysPrlimit64, unix.SYS_SETRLIMIT: sysSetrlimit,
-	unix.SYS_PRCTL: sysPrctl,
+	unix.SYS_PRCTL: sysPrctl, unix.SYS_PIDFD_OPEN: sysPidfdOpen,
+	unix.SYS_RT_SIGQUEUEINFO: sysRtSigqueueinfo, unix.SYS_RT_TGSIGQUEUEINFO: sysRtTgsigqueueinfo,
 	// sys_socket.go
 	unix.SYS_SOCKET: sysSocket, unix.SYS_CONNECT: sysConnect, unix.SYS_BIND: sysBind,
 	unix.SYS_SENDTO: sysSendto, unix.SYS_SENDMSG: sysSendmsg, unix.SYS_SENDMMSG: sysSendmmsg,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -85,8 +86,23 @@ type Task struct {
 // forkSnapshot is the state a child of a fork gets, taken when the parent
 // called fork/clone.
 type forkSnapshot struct {
-	fds *fdtable.Table
-	fs  *FSContext
+	fds  *fdtable.Table
+	fs   *FSContext
+	when time.Time
+}
+
+// snapshotTTL bounds how long a fork snapshot waits for its child's first
+// routed call: a child that exits without one never claims it. A child
+// discovered later gets its context from /proc instead.
+const snapshotTTL = 10 * time.Second
+
+func (sn forkSnapshot) release(p *Process) {
+	if sn.fds != p.fds {
+		sn.fds.Release()
+	}
+	if sn.fs != p.fs {
+		sn.fs.release()
+	}
 }
 
 // tasks is the sentry's task table.
@@ -250,9 +266,10 @@ func (s *Sentry) register(pid int, cwd vfs.Dir, umask uint32) error {
 	return nil
 }
 
-// snapshotFork records what a child of p will start with.
+// snapshotFork records what a child of p will start with, expiring the
+// parent's snapshots that no child claimed in time.
 func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool) {
-	snap := forkSnapshot{fds: p.fds, fs: p.fs}
+	snap := forkSnapshot{fds: p.fds, fs: p.fs, when: time.Now()}
 	if !shareFiles {
 		snap.fds = p.fds.Fork()
 	}
@@ -260,7 +277,12 @@ func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool) {
 		snap.fs = p.fs.fork()
 	}
 	s.tasks.mu.Lock()
-	s.tasks.pending[p.Tgid] = append(s.tasks.pending[p.Tgid], snap)
+	q := s.tasks.pending[p.Tgid]
+	for len(q) > 0 && time.Since(q[0].when) > snapshotTTL {
+		q[0].release(p)
+		q = q[1:]
+	}
+	s.tasks.pending[p.Tgid] = append(q, snap)
 	s.tasks.mu.Unlock()
 }
 
@@ -271,12 +293,7 @@ func (s *Sentry) dropFailedFork(p *Process) {
 	if len(q) > 0 {
 		snap := q[len(q)-1]
 		s.tasks.pending[p.Tgid] = q[:len(q)-1]
-		if snap.fds != p.fds {
-			snap.fds.Release()
-		}
-		if snap.fs != p.fs {
-			snap.fs.release()
-		}
+		snap.release(p)
 	}
 	s.tasks.mu.Unlock()
 }
@@ -318,8 +335,7 @@ func (s *Sentry) forget(tid int) {
 		delete(ts.procs, p.Tgid)
 		if q := ts.pending[p.Tgid]; q != nil {
 			for _, snap := range q {
-				snap.fds.Release()
-				snap.fs.release()
+				snap.release(p)
 			}
 			delete(ts.pending, p.Tgid)
 		}
@@ -378,4 +394,53 @@ func (s *Sentry) KillAll() {
 		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	}
 	s.tasks.mu.Unlock()
+}
+
+// liveProcesses counts the sandbox's processes exactly: the descendants of
+// the watchdog (every guest process is one, orphans included).
+func (s *Sentry) liveProcesses() int {
+	if s.watchdog <= 0 {
+		s.tasks.mu.Lock()
+		defer s.tasks.mu.Unlock()
+		return len(s.tasks.procs)
+	}
+	n := 0
+	queue := []int{s.watchdog}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+		for _, t := range tasks {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					n++
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	return n
+}
+
+// mayFork applies the process limit: the approximate count (known
+// processes and unclaimed forks) is exact enough below the limit; near it,
+// the sandbox's process tree is counted for real.
+func (s *Sentry) mayFork() bool {
+	if s.cfg.MaxProcs <= 0 {
+		return true
+	}
+	s.tasks.mu.Lock()
+	approx := len(s.tasks.procs)
+	for _, q := range s.tasks.pending {
+		approx += len(q)
+	}
+	s.tasks.mu.Unlock()
+	if approx < s.cfg.MaxProcs {
+		return true
+	}
+	return s.liveProcesses() < s.cfg.MaxProcs
 }
