@@ -39,6 +39,7 @@ type Sentry struct {
 	closed  atomic.Bool
 	// watchdog is the guest's parent process (see the root package).
 	watchdog int
+	watch    watcher
 }
 
 // New returns a sentry for cfg. Start it with Serve once the listener is
@@ -153,6 +154,8 @@ type Call struct {
 	installed func(fd int)
 	// after runs once the reply is sent.
 	after func()
+	// blocked is set while the call may block (see interrupt.go).
+	blocked *blocked
 }
 
 // Arg returns raw argument i.

@@ -125,7 +125,14 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 		}
 	}
 	defer rel()
+	ctx.Block = c.block
 	o, errno := c.s.fs.Open(ctx, path, flags, mode, resolve)
+	if c.interrupted() {
+		if errno == 0 && o.FD >= 0 {
+			unix.Close(o.FD)
+		}
+		return 0, errRestart
+	}
 	if errno != 0 {
 		return 0, errno
 	}

@@ -11,6 +11,10 @@ type Ctx struct {
 	// GuestFD returns a copy (which the caller closes) of the calling
 	// task's fd n, for paths through an fd directory (/proc/self/fd/N).
 	GuestFD func(n int) (int, unix.Errno)
+	// Block, if set, is told before an operation that may block (a FIFO
+	// open waiting for its peer) how to make it return; the operation
+	// calls done when it has.
+	Block func(abort func()) (done func())
 }
 
 // lookupResolve is Lookup with the guest's openat2 RESOLVE_* flags.
@@ -180,11 +184,29 @@ again:
 	}
 	var fd int
 	var err error
+	var done func()
+	if acc := flags & unix.O_ACCMODE; c.Block != nil && flags&(unix.O_NONBLOCK|unix.O_PATH) == 0 && (acc == unix.O_RDONLY || acc == unix.O_WRONLY) {
+		// Only a FIFO (or a device) blocks here: waking it takes opening
+		// the other end.
+		peer := uint64(unix.O_WRONLY)
+		if acc == unix.O_WRONLY {
+			peer = unix.O_RDONLY
+		}
+		done = c.Block(func() {
+			h := unix.OpenHow{Flags: peer | unix.O_NONBLOCK | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolveStep}
+			if f, err := unix.Openat2(tfd, name, &h); err == nil {
+				unix.Close(f)
+			}
+		})
+	}
 	for {
 		fd, err = unix.Openat2(tfd, name, &how)
 		if err != unix.EINTR && err != unix.EAGAIN {
 			break
 		}
+	}
+	if done != nil {
+		done()
 	}
 	// O_DIRECTORY on a symlink says ENOTDIR before ELOOP.
 	if (err == unix.ELOOP || err == unix.ENOTDIR) && lazy {
