@@ -12,15 +12,31 @@ import (
 	"time"
 )
 
-// policyWith writes the default policy with extra YAML appended.
+// policyWith writes the default policy with a top-level section (extra
+// starts with its key, e.g. "limits:") replaced or added.
 func policyWith(t *testing.T, extra string) string {
 	t.Helper()
 	def, err := os.ReadFile(filepath.Join(repoRoot, "policies", "default.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	key := extra[:strings.Index(extra, ":")+1]
+	var kept []string
+	skipping := false
+	for _, line := range strings.Split(string(def), "\n") {
+		if strings.HasPrefix(line, key) {
+			skipping = true
+			continue
+		}
+		if skipping && (strings.HasPrefix(line, " ") || line == "") {
+			continue
+		}
+		skipping = false
+		kept = append(kept, line)
+	}
 	p := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(p, append(def, []byte("\n"+extra+"\n")...), 0o644); err != nil {
+	doc := strings.Join(kept, "\n") + "\n" + extra + "\n"
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
