@@ -6,6 +6,10 @@ missing=""
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 [ -f /usr/include/seccomp.h ] || missing="$missing libseccomp-dev"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+# The integration tests drive these real programs.
+for p in busybox git make python3 strace; do
+	command -v $p >/dev/null 2>&1 || missing="$missing $p"
+done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing:$missing; install them (e.g. sudo apt-get install$missing) and retry" >&2
