@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/policies"
+	"sandbox/sentry"
 	"sandbox/vfs"
 )
 
@@ -93,15 +94,15 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 			return cfg, "", err
 		}
 	}
-	// /proc holds only /proc/self/fd for now: the guest's own fds, which
-	// glibc uses for fchmodat and friends.
+	// /proc: the sandbox's own processes only, filled on demand by the
+	// sentry (sentry.ProcFS).
 	proc := filepath.Join(scratch, "proc")
-	if err := os.MkdirAll(filepath.Join(proc, "self", "fd"), 0o755); err != nil {
+	if err := os.Mkdir(proc, 0o755); err != nil {
 		return cfg, "", err
 	}
-	cfg.Mounts = append(cfg.Mounts,
-		vfs.MountSpec{Guest: "/proc", Host: proc, ReadOnly: true},
-		vfs.MountSpec{Guest: "/proc/self/fd", Kind: vfs.FDDir})
+	c.procfs = sentry.NewProcFS(proc, "/proc")
+	cfg.Proc = c.procfs
+	cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/proc", Host: proc, ReadOnly: true, Kind: vfs.ProcDir})
 	hide := append(append([]string(nil), p.Filesystem.Hide...), c.Hide...)
 	for _, h := range hide {
 		if strings.ContainsAny(h, "*?[") {

@@ -51,6 +51,7 @@ type Cmd struct {
 	ctx     context.Context
 	cmd     *exec.Cmd
 	sentry  *sentry.Sentry
+	procfs  *sentry.ProcFS
 	fs      *vfs.FS
 	scratch string
 	sigs    chan os.Signal
@@ -220,6 +221,7 @@ func (c *Cmd) Start() (err error) {
 	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes}); err != nil {
 		return err
 	}
+	c.procfs.Attach(c.sentry)
 	if _, err := specW.Write(spec); err != nil {
 		return fmt.Errorf("send spec to init stage: %w", err)
 	}

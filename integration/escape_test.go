@@ -346,26 +346,40 @@ func TestEscapeRootProvidesDevAndTmp(t *testing.T) {
 	mustNotExistOnHost(t, scratch)
 }
 
-// TestEscapeProc: /proc holds only the guest's own /proc/self/fd, so the
-// classic /proc/self/root and /proc/1/root escapes resolve to nothing.
+// TestEscapeProc: /proc shows only the sandbox's own processes, and their
+// root, cwd and exe links resolve in the guest's view, so the classic
+// /proc/self/root and /proc/1/root escapes reach nothing the guest could not
+// reach anyway.
 func TestEscapeProc(t *testing.T) {
 	dir := t.TempDir()
 	probe := installC(t, "probe", dir, "probe")
 	steps := []probeStep{
 		step("cat /proc/self/root/etc/shadow", "ENOENT"),
-		step("cat /proc/self/root/etc/passwd", "ENOENT"),
+		stepArgs([]string{"stat", "/proc/self/root/home"}, "ENOENT"),
+		stepArgs([]string{"stat", "/proc/self/root" + filepath.Dir(repoRoot) + "/.." + "/root"}, "ENOENT"),
 		step("stat /proc/1/root", "ENOENT"),
 		step("ls /proc/1/root", "ENOENT"),
 		step("cat /proc/1/root/etc/shadow", "ENOENT"),
-		step("cat /proc/self/environ", "ENOENT"),
-		step("stat /proc/self/root", "ENOENT"),
-		step("stat /proc/self/cwd", "ENOENT"),
-		step("stat /proc/self/exe", "ENOENT"),
-		// Control: the same file through its normal path is readable.
+		stepArgs([]string{"stat", fmt.Sprintf("/proc/%d", os.Getpid())}, "ENOENT"), // the test itself: a host process
+		stepArgs([]string{"cat", fmt.Sprintf("/proc/%d/environ", os.Getpid())}, "ENOENT"),
+		step("stat /proc/sys", "ENOENT"),
+		step("stat /proc/kcore", "ENOENT"),
+		step("stat /proc/sysrq-trigger", "ENOENT"),
+		// Controls: the guest's own /proc entries exist and lead into its
+		// own view.
+		step("stat /proc/self/root", "ok type=dir perm=0755"),
+		step("stat /proc/self/root/etc/passwd", hostStat(t, "/etc/passwd")),
 		step("stat /etc/passwd", hostStat(t, "/etc/passwd")),
 	}
 	res := runSandbox(t, runSpec{Dir: dir}, nil, probeArgv(probe, steps)...)
 	checkProbe(t, res, steps)
+
+	// The sandbox's own processes (the sentry and the watchdog are the
+	// guest's ancestors) are not in the guest's /proc either.
+	res = runSandbox(t, runSpec{Dir: dir}, nil, "/bin/sh", "-c", `p=$PPID; ls /proc/$p 2>&1; ls /proc | grep -c -x "$p"`)
+	if strings.Contains(string(res.Stdout), "status") || !strings.Contains(string(res.Stdout), "No such file") {
+		t.Errorf("the guest can see its watchdog's /proc entry\n%s", res.describe())
+	}
 
 	res = runSandbox(t, runSpec{Dir: dir}, nil, "/usr/bin/cat", "/proc/self/root/etc/shadow")
 	if res.Status == 0 || len(res.Stdout) != 0 || !strings.Contains(string(res.Stderr), "No such file or directory") {

@@ -132,6 +132,9 @@ var syscallCases = []parityCase{
 	cCase("intr", "fifo-restart",
 		"open(ff, O_RDONLY) under SA_RESTART = 0",
 		"read x, handler ran 1"),
+	{name: "procview/self", prog: "procview", argv: []string{"self"}, files: map[string]string{"data": "x"},
+		want: []string{"exe ends with /procview: 1", "cwd link is getcwd: 1", "fd link names the file: 1",
+			"pthread_getattr_np: 0", "status Pid is getpid: 1", "mountinfo has /: 1", "cmdline ends with self: 1"}},
 	cCase("fds", "pipe",
 		"fds = 3 4",
 		`read(r, 64) = a "hello pipe"`,
@@ -281,7 +284,7 @@ func runParityIn(t *testing.T, dir string, c parityCase, cred *syscall.Credentia
 		resetDir(t, dir)
 		argv := c.argv
 		if c.prog != "" {
-			argv = append([]string{installC(t, c.prog, dir, "prog")}, c.argv...)
+			argv = append([]string{installC(t, c.prog, dir, progName(c.prog))}, c.argv...)
 		}
 		writeFiles(t, dir, c.files)
 		if c.setup != nil {
@@ -371,4 +374,13 @@ func TestKnownDifferenceOPathSymlink(t *testing.T) {
 	if !strings.Contains(string(boxed.Stdout), "open(sl, O_PATH|O_NOFOLLOW) = ffffffffffffffd8 (-ELOOP)") {
 		t.Fatalf("sandbox: want the documented ELOOP\n%s", boxed.describe())
 	}
+}
+
+// progName is the name a C program is installed under in the cwd: "prog",
+// except where the program checks its own name.
+func progName(prog string) string {
+	if prog == "procview" {
+		return "procview"
+	}
+	return "prog"
 }

@@ -35,6 +35,26 @@ func (c *Call) getFD(fd int) (int, unix.Errno) {
 	return nfd, 0
 }
 
+// getFDOf takes a copy of fd n of sandbox process pid (0: the caller).
+func (c *Call) getFDOf(pid, n int) (int, unix.Errno) {
+	if pid == 0 || pid == c.Task.Proc.Tgid {
+		return c.getFD(n)
+	}
+	if !c.s.member(pid) {
+		return -1, unix.ENOENT
+	}
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, unix.ENOENT
+	}
+	defer unix.Close(pfd)
+	nfd, err := unix.PidfdGetfd(pfd, n, 0)
+	if err != nil {
+		return -1, unix.ENOENT
+	}
+	return nfd, 0
+}
+
 func kcmpFile(pid1, pid2, fd1, fd2 int) bool {
 	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(pid1), uintptr(pid2), 0 /* KCMP_FILE */, uintptr(fd1), uintptr(fd2), 0)
 	return e == 0 && r == 0
@@ -100,13 +120,13 @@ func (c *Call) ctxAt(dirfd int, path string) (vfs.Ctx, func(), unix.Errno) {
 	_, umask := c.Task.Proc.fs.snapshot()
 	if len(path) > 0 && path[0] == '/' {
 		root := c.s.fs.Root()
-		return vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: root.FD(), Mount: root}, Umask: umask, GuestFD: c.getFD}, func() {}, 0
+		return vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: root.FD(), Mount: root}, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, func() {}, 0
 	}
 	d, rel, errno := c.dirAt(dirfd)
 	if errno != 0 {
 		return vfs.Ctx{}, nil, errno
 	}
-	return vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFD}, rel, 0
+	return vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, rel, 0
 }
 
 // addFD installs fd in the caller without answering (for calls that make

@@ -117,7 +117,7 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 			return 0, e
 		}
 		_, umask := c.Task.Proc.fs.snapshot()
-		ctx, rel = vfs.Ctx{Cwd: d, Umask: umask}, r
+		ctx, rel = vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, r
 	} else {
 		ctx, rel, errno = c.ctxAt(dirfd, path)
 		if errno != 0 {
@@ -138,7 +138,7 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 	}
 	if o.FDRef >= 0 {
 		// /dev/fd/N: open the guest's own fd again, as Linux does.
-		src, e := c.getFD(o.FDRef)
+		src, e := c.getFDOf(o.FDPid, o.FDRef)
 		if e != 0 {
 			return 0, e
 		}

@@ -62,15 +62,8 @@ func statPath(c *Call, dirfd int, pathArg int, flags int, bufArg int) (int64, un
 			return 0, errno
 		}
 		defer rel()
-		var ref int
-		st, ref, errno = c.s.fs.Stat(ctx, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
-		if errno != 0 {
+		if st, errno = c.s.fs.Stat(ctx, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0); errno != 0 {
 			return 0, errno
-		}
-		if ref >= 0 {
-			if st, errno = fstatGuest(c, ref); errno != 0 {
-				return 0, errno
-			}
 		}
 	}
 	return 0, mm.CopyOutStruct(c.Mem(), c.Arg(bufArg), &st)
@@ -136,15 +129,8 @@ func sysStatx(c *Call) (int64, unix.Errno) {
 			return 0, errno
 		}
 		defer rel()
-		var ref int
-		stx, ref, errno = c.s.fs.Statx(ctx, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags, mask)
-		if errno != 0 {
+		if stx, errno = c.s.fs.Statx(ctx, path, flags&unix.AT_SYMLINK_NOFOLLOW == 0, flags, mask); errno != 0 {
 			return 0, errno
-		}
-		if ref >= 0 {
-			if errno := statxFD(ref); errno != 0 {
-				return 0, errno
-			}
 		}
 	}
 	return 0, mm.CopyOutStruct(c.Mem(), c.Arg(4), &stx)
@@ -226,13 +212,13 @@ func readlink(c *Call, dirfd int, pathArg, bufArg, sizeArg int) (int64, unix.Err
 			return 0, errno
 		}
 		defer rel()
-		ref, errno := c.s.fs.FDRefOf(ctx, path)
+		pid, ref, errno := c.s.fs.FDRefOf(ctx, path)
 		if errno != 0 {
 			return 0, errno
 		}
 		if ref >= 0 {
-			// /proc/self/fd/N: what the fd refers to, in the guest's view.
-			if target, errno = c.fdLinkTarget(ref); errno != 0 {
+			// /proc/<pid>/fd/N: what the fd refers to, in the guest's view.
+			if target, errno = c.fdLinkTarget(pid, ref); errno != 0 {
 				return 0, errno
 			}
 		} else if target, errno = c.s.fs.Readlink(ctx, path); errno != 0 {
@@ -251,8 +237,8 @@ func readlink(c *Call, dirfd int, pathArg, bufArg, sizeArg int) (int64, unix.Err
 
 // fdLinkTarget is the target of the magic link /proc/self/fd/n: a guest
 // path for files in the view, "pipe:[ino]"-style names for the rest.
-func (c *Call) fdLinkTarget(n int) (string, unix.Errno) {
-	nfd, errno := c.getFD(n)
+func (c *Call) fdLinkTarget(pid, n int) (string, unix.Errno) {
+	nfd, errno := c.getFDOf(pid, n)
 	if errno != 0 {
 		return "", unix.ENOENT
 	}

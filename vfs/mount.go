@@ -33,9 +33,23 @@ type Kind int
 const (
 	// Bind exposes a host file or directory.
 	Bind Kind = iota
-	// FDDir is a /dev/fd-like directory whose entries are the guest's fds.
-	FDDir
+	// ProcDir is a /proc-like mount: a host directory that a Provider
+	// fills on demand, just before the walker looks at each entry.
+	ProcDir
 )
+
+// Provider fills a ProcDir mount. Entries are real host files, symlinks and
+// directories, so the walker and every operation treat them like any other;
+// the provider only keeps them current. A directory named "fd" directly in
+// a numeric directory holds the fds of that process (the walker resolves its
+// entries itself, as the guest's own open files).
+type Provider interface {
+	// Prepare makes entry name of guest directory dir (inside the mount)
+	// current for the calling process pid, or removes it.
+	Prepare(pid int, dir, name string)
+	// PrepareDir makes a whole directory current before it is listed.
+	PrepareDir(pid int, dir string)
+}
 
 // MountSpec describes one entry of the mount table, before it is opened.
 type MountSpec struct {
@@ -76,6 +90,8 @@ type Config struct {
 	Hidden       []string // guest paths that look absent
 	// Scratch is a private host directory the FS may use (skeleton, /tmp).
 	Scratch string
+	// Proc fills the ProcDir mounts.
+	Proc Provider
 }
 
 // FS is an opened mount table. It is immutable after New and safe for
@@ -89,6 +105,7 @@ type FS struct {
 	// lookups that pass through one of these cannot take the one-syscall
 	// fast path.
 	hasBelow map[string]bool
+	proc     Provider
 }
 
 // Clean returns the lexically cleaned absolute form of an absolute path,
@@ -102,7 +119,7 @@ func cleanAbs(p string) string {
 
 // New opens every mount. The caller must Close the FS.
 func New(cfg Config) (*FS, error) {
-	fs := &FS{mounts: map[string]*Mount{}, hidden: map[string]bool{}, hasBelow: map[string]bool{}}
+	fs := &FS{mounts: map[string]*Mount{}, hidden: map[string]bool{}, hasBelow: map[string]bool{}, proc: cfg.Proc}
 	rootHost := cfg.Root
 	rootRO := cfg.RootReadOnly
 	if rootHost == "" {
@@ -123,7 +140,7 @@ func New(cfg Config) (*FS, error) {
 		g := cleanAbs(s.Guest)
 		m := &Mount{Guest: g, Host: s.Host, ReadOnly: s.ReadOnly, Kind: s.Kind, fd: -1}
 		switch s.Kind {
-		case Bind:
+		case Bind, ProcDir:
 			fd, err := unix.Open(s.Host, unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
 				fs.Close()
@@ -136,19 +153,6 @@ func New(cfg Config) (*FS, error) {
 				return nil, fmt.Errorf("vfs: stat mount source %s: %w", s.Host, err)
 			}
 			m.isDir = st.Mode&unix.S_IFMT == unix.S_IFDIR
-		case FDDir:
-			// Backed by an empty skeleton dir so that stat and listing work.
-			dir := filepath.Join(cfg.Scratch, "fddir")
-			if err := os.MkdirAll(dir, 0o555); err != nil {
-				fs.Close()
-				return nil, fmt.Errorf("vfs: %w", err)
-			}
-			fd, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
-			if err != nil {
-				fs.Close()
-				return nil, fmt.Errorf("vfs: open %s: %w", dir, err)
-			}
-			m.fd, m.isDir, m.ReadOnly = fd, true, true
 		}
 		if old := fs.mounts[g]; old != nil {
 			// A later entry for the same guest path wins (flags override the
@@ -191,7 +195,7 @@ func makeMountPoints(specs []MountSpec, scratch string) error {
 		for i := range specs {
 			p := &specs[i]
 			pg := cleanAbs(p.Guest)
-			if pg == g || p.Kind != Bind || !(pg == "/" || strings.HasPrefix(g, pg+"/")) {
+			if pg == g || !(pg == "/" || strings.HasPrefix(g, pg+"/")) {
 				continue
 			}
 			if parent == nil || len(pg) > len(cleanAbs(parent.Guest)) {
@@ -210,8 +214,8 @@ func makeMountPoints(specs []MountSpec, scratch string) error {
 		if _, err := os.Lstat(point); err == nil {
 			continue
 		}
-		isDir := m.Kind == FDDir
-		if m.Kind == Bind {
+		isDir := false
+		if m.Kind == Bind || m.Kind == ProcDir {
 			if st, err := os.Stat(m.Host); err == nil {
 				isDir = st.IsDir()
 			}
@@ -250,8 +254,8 @@ func buildSkeleton(dir string, cfg Config) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("vfs: skeleton %s: %w", g, err)
 		}
-		isDir := s.Kind == FDDir
-		if s.Kind == Bind {
+		isDir := false
+		if s.Kind == Bind || s.Kind == ProcDir {
 			st, err := os.Stat(s.Host)
 			if err != nil {
 				return fmt.Errorf("vfs: mount source %s: %w", s.Host, err)

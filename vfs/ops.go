@@ -8,9 +8,11 @@ import (
 type Ctx struct {
 	Cwd   Dir    // start of relative lookups (the task's cwd or a dirfd)
 	Umask uint32 // the task's umask
-	// GuestFD returns a copy (which the caller closes) of the calling
-	// task's fd n, for paths through an fd directory (/proc/self/fd/N).
-	GuestFD func(n int) (int, unix.Errno)
+	// GuestFD returns a copy (which the caller closes) of fd n of sandbox
+	// process pid, for paths through an fd directory (/proc/<pid>/fd/N).
+	GuestFD func(pid, n int) (int, unix.Errno)
+	// Pid is the calling process (for /proc/self).
+	Pid int
 	// Block, if set, is told before an operation that may block (a FIFO
 	// open waiting for its peer) how to make it return; the operation
 	// calls done when it has.
@@ -19,12 +21,12 @@ type Ctx struct {
 
 // lookupResolve is Lookup with the guest's openat2 RESOLVE_* flags.
 func (fs *FS) lookupResolve(c Ctx, path string, follow bool, resolve uint64) (*Entry, unix.Errno) {
-	return fs.lookup(c.Cwd, path, follow, resolve)
+	return fs.lookup(c.Cwd, path, follow, resolve, c.Pid)
 }
 
 // lookupExisting resolves a path that must exist.
 func (fs *FS) lookupExisting(c Ctx, path string, follow bool) (*Entry, unix.Errno) {
-	e, errno := fs.Lookup(c.Cwd, path, follow)
+	e, errno := fs.lookup(c.Cwd, path, follow, 0, c.Pid)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -38,7 +40,7 @@ func (fs *FS) lookupExisting(c Ctx, path string, follow bool) (*Entry, unix.Errn
 // lookupCreate resolves the parent of a path that an operation will create.
 // Hidden names cannot be created (EACCES); a mount point or "/" exists.
 func (fs *FS) lookupCreate(c Ctx, path string) (*Entry, unix.Errno) {
-	e, errno := fs.Lookup(c.Cwd, path, false)
+	e, errno := fs.lookup(c.Cwd, path, false, 0, c.Pid)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -69,7 +71,8 @@ type Opened struct {
 	Guest string // canonical guest path
 	Mount *Mount
 	IsDir bool
-	FDRef int // >= 0: the path named the guest's own fd (caller reopens it)
+	FDRef int // >= 0: the path named fd FDRef of process FDPid (caller reopens it)
+	FDPid int
 }
 
 // Open opens path with open(2) flags and mode. The caller validated the
@@ -113,12 +116,15 @@ again:
 		return Opened{FDRef: -1}, unix.ENOENT
 	}
 	if e.FDRef >= 0 {
-		return Opened{FD: -1, FDRef: e.FDRef, Guest: e.Guest}, 0
+		return Opened{FD: -1, FDRef: e.FDRef, FDPid: e.FDPid, Guest: e.Guest}, 0
 	}
 	if e.MustDir && creat {
 		return Opened{FDRef: -1}, unix.EISDIR
 	}
 	m := e.Mount()
+	if m.Kind == ProcDir && fs.proc != nil {
+		fs.proc.PrepareDir(c.Pid, e.Guest) // in case it is a directory to list
+	}
 	tfd, name := e.Target()
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE && m.ReadOnly {
 		return Opened{FDRef: -1}, unix.EROFS
@@ -317,41 +323,59 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// Stat returns the stat of path; FDRef >= 0 means the path named a guest fd.
-func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, int, unix.Errno) {
+// guestFD takes the fd an fd-directory entry names.
+func (c Ctx) guestFD(e *Entry) (int, unix.Errno) {
+	if c.GuestFD == nil {
+		return -1, unix.ENOENT
+	}
+	return c.GuestFD(e.FDPid, e.FDRef)
+}
+
+// Stat returns the stat of path (of the file itself for /proc/<pid>/fd/N).
+func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, unix.Errno) {
 	var st unix.Stat_t
 	e, errno := fs.lookupExisting(c, path, follow)
 	if errno != 0 {
-		return st, -1, errno
+		return st, errno
 	}
 	defer e.Release()
 	if e.FDRef >= 0 {
-		return st, e.FDRef, 0
+		gfd, errno := c.guestFD(e)
+		if errno != 0 {
+			return st, errno
+		}
+		defer unix.Close(gfd)
+		return st, statAt(gfd, "", &st, 0)
 	}
 	fd, name := e.Target()
-	return st, -1, statAt(fd, name, &st, 0)
+	return st, statAt(fd, name, &st, 0)
 }
 
 // Statx is statx(2) on a path.
-func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.Statx_t, int, unix.Errno) {
+func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.Statx_t, unix.Errno) {
 	var stx unix.Statx_t
 	e, errno := fs.lookupExisting(c, path, follow)
 	if errno != 0 {
-		return stx, -1, errno
+		return stx, errno
 	}
 	defer e.Release()
-	if e.FDRef >= 0 {
-		return stx, e.FDRef, 0
-	}
 	fd, name := e.Target()
+	if e.FDRef >= 0 {
+		gfd, errno := c.guestFD(e)
+		if errno != 0 {
+			return stx, errno
+		}
+		defer unix.Close(gfd)
+		fd, name = gfd, ""
+	}
 	fl := flags&0x6000 | unix.AT_SYMLINK_NOFOLLOW // AT_STATX_SYNC_TYPE
 	if name == "" {
 		fl |= unix.AT_EMPTY_PATH
 	}
 	if err := unix.Statx(fd, name, fl, mask, &stx); err != nil {
-		return stx, -1, err.(unix.Errno)
+		return stx, err.(unix.Errno)
 	}
-	return stx, -1, 0
+	return stx, 0
 }
 
 // HiddenIn reports whether name in guest directory dir is hidden, for
@@ -392,14 +416,14 @@ func (fs *FS) Access(c Ctx, path string, mode uint32, flags int) unix.Errno {
 }
 
 // FDRefOf tells whether path names an entry of an fd directory
-// (/proc/self/fd/N) without following it: it returns N, or -1.
-func (fs *FS) FDRefOf(c Ctx, path string) (int, unix.Errno) {
+// (/proc/<pid>/fd/N) without following it: it returns pid and N, or N = -1.
+func (fs *FS) FDRefOf(c Ctx, path string) (int, int, unix.Errno) {
 	e, errno := fs.lookupExisting(c, path, false)
 	if errno != 0 {
-		return -1, errno
+		return 0, -1, errno
 	}
 	defer e.Release()
-	return e.FDRef, 0
+	return e.FDPid, e.FDRef, 0
 }
 
 // Readlink returns a symlink's target.
@@ -409,6 +433,9 @@ func (fs *FS) Readlink(c Ctx, path string) (string, unix.Errno) {
 		return "", errno
 	}
 	defer e.Release()
+	if e.Link != "" {
+		return e.Link, 0
+	}
 	fd, name := e.Target()
 	if name == "" {
 		return "", unix.EINVAL
@@ -594,7 +621,7 @@ func (fs *FS) withTarget(c Ctx, path string, follow, modifies bool, fn func(fd i
 		if c.GuestFD == nil {
 			return unix.EPERM
 		}
-		gfd, errno := c.GuestFD(e.FDRef)
+		gfd, errno := c.GuestFD(e.FDPid, e.FDRef)
 		if errno != 0 {
 			return errno
 		}

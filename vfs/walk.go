@@ -27,6 +27,7 @@ type node struct {
 	owned    bool
 	mount    *Mount
 	compound bool // reached by more than one step: ".." must re-resolve
+	fdPid    int  // > 0: a /proc/<pid>/fd directory of that process
 }
 
 // Entry is the result of a lookup: the final object named by its parent
@@ -38,6 +39,7 @@ type Entry struct {
 	links   int
 	floor   int    // stack index of the lookup's root (RESOLVE_BENEATH/IN_ROOT)
 	resolve uint64 // the guest's openat2 RESOLVE_* flags
+	pid     int    // the calling process, for /proc/self
 
 	// Name is the final component, or "" when the path names a directory
 	// through "/", ".", ".." or a mount point (then Self is the object).
@@ -46,8 +48,13 @@ type Entry struct {
 	Guest string
 	// AtMount is set when the path names a mount point.
 	AtMount *Mount
-	// FDRef >= 0 when the path names an entry of a /dev/fd directory.
+	// FDRef >= 0 when the path names an entry of a /proc/<pid>/fd
+	// directory: fd FDRef of process FDPid.
 	FDRef int
+	FDPid int
+	// Link, when set, is the target of the final component, a per-caller
+	// symlink (/proc/self) that has no host object of its own.
+	Link string
 	// Dots is "." or ".." when the path's last component was one of those.
 	Dots string
 	// MustDir is set when the path ended in a slash.
@@ -194,12 +201,12 @@ func openStep(dirfd int, name string, flags uint64) (int, unix.Errno) {
 // Lookup resolves path for the guest, starting at cwd when path is
 // relative. With follow, a symlink as the last component is followed.
 func (fs *FS) Lookup(cwd Dir, path string, follow bool) (*Entry, unix.Errno) {
-	return fs.lookup(cwd, path, follow, 0)
+	return fs.lookup(cwd, path, follow, 0, 0)
 }
 
 // lookup is Lookup with openat2's RESOLVE_* flags applied on behalf of the
 // guest.
-func (fs *FS) lookup(cwd Dir, path string, follow bool, resolve uint64) (*Entry, unix.Errno) {
+func (fs *FS) lookup(cwd Dir, path string, follow bool, resolve uint64, pid int) (*Entry, unix.Errno) {
 	if path == "" {
 		return nil, unix.ENOENT
 	}
@@ -207,7 +214,7 @@ func (fs *FS) lookup(cwd Dir, path string, follow bool, resolve uint64) (*Entry,
 	if scoped && resolve&unix.RESOLVE_BENEATH != 0 && strings.HasPrefix(path, "/") {
 		return nil, unix.EXDEV
 	}
-	e := &Entry{fs: fs, FDRef: -1, resolve: resolve}
+	e := &Entry{fs: fs, FDRef: -1, resolve: resolve, pid: pid}
 	e.push(node{guest: "/", fd: fs.root.fd, mount: fs.root})
 	if (scoped || !strings.HasPrefix(path, "/")) && cwd.Guest != "/" {
 		e.push(node{guest: cwd.Guest, fd: cwd.FD, mount: cwd.Mount, compound: true})
@@ -270,7 +277,7 @@ func (e *Entry) finish(comps []string, follow bool) unix.Errno {
 			}
 			return 0
 		}
-		if t.mount.Kind == FDDir {
+		if t.fdPid > 0 {
 			n, err := strconv.Atoi(last)
 			if err != nil || n < 0 || strconv.Itoa(n) != last {
 				return unix.ENOENT
@@ -278,8 +285,27 @@ func (e *Entry) finish(comps []string, follow bool) unix.Errno {
 			if e.resolve&(unix.RESOLVE_NO_MAGICLINKS|unix.RESOLVE_NO_SYMLINKS) != 0 {
 				return unix.ELOOP
 			}
-			e.FDRef = n
+			e.FDRef, e.FDPid = n, t.fdPid
 			return 0
+		}
+		if t.mount.Kind == ProcDir {
+			if self := e.selfLink(t, last); self != "" {
+				if !follow {
+					e.Link = self
+					return 0
+				}
+				if errno := e.symlinkAllowed(); errno != 0 {
+					return errno
+				}
+				if e.links++; e.links > MaxSymlinks {
+					return unix.ELOOP
+				}
+				comps = splitPath(self)
+				continue
+			}
+			if e.fs.proc != nil {
+				e.fs.proc.Prepare(e.pid, t.guest, last)
+			}
 		}
 		if !follow {
 			return 0
@@ -392,8 +418,22 @@ func (e *Entry) walkDirs(comps []string) unix.Errno {
 			e.push(node{guest: child, fd: m.fd, mount: m})
 			continue
 		}
-		if t.mount.Kind == FDDir {
-			return unix.ENOENT
+		if t.fdPid > 0 {
+			return unix.ENOTDIR // an fd is not a directory to walk through
+		}
+		if t.mount.Kind == ProcDir {
+			if self := e.selfLink(t, name); self != "" {
+				if errno := e.symlinkAllowed(); errno != 0 {
+					return errno
+				}
+				if e.links++; e.links > MaxSymlinks {
+					return unix.ELOOP
+				}
+				return e.walkDirs(append(splitPath(self), comps[i+1:]...))
+			}
+			if e.fs.proc != nil {
+				e.fs.proc.Prepare(e.pid, t.guest, name)
+			}
 		}
 		fd, errno := openStep(t.fd, name, 0)
 		if errno != 0 {
@@ -406,7 +446,11 @@ func (e *Entry) walkDirs(comps []string) unix.Errno {
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
-			e.push(node{guest: child, fd: fd, owned: true, mount: t.mount})
+			n := node{guest: child, fd: fd, owned: true, mount: t.mount}
+			if t.mount.Kind == ProcDir && name == "fd" {
+				n.fdPid = procPid(t.guest, t.mount.Guest)
+			}
+			e.push(n)
 		case unix.S_IFLNK:
 			if errno := e.symlinkAllowed(); errno != 0 {
 				unix.Close(fd)
@@ -437,7 +481,7 @@ func (e *Entry) walkDirs(comps []string) unix.Errno {
 // (having changed nothing) when the slow walk must decide.
 func (e *Entry) tryFast(comps []string) bool {
 	t := e.top()
-	if t.mount.Kind == FDDir {
+	if t.mount.Kind == ProcDir {
 		return false
 	}
 	p := t.guest
@@ -456,4 +500,30 @@ func (e *Entry) tryFast(comps []string) bool {
 	}
 	e.push(node{guest: p, fd: fd, owned: true, mount: t.mount, compound: len(comps) > 1})
 	return true
+}
+
+// selfLink gives the target of /proc/self and /proc/thread-self for the
+// caller (per-caller symlinks with no host object), or "".
+func (e *Entry) selfLink(t *node, name string) string {
+	if t.guest != t.mount.Guest || e.pid <= 0 {
+		return ""
+	}
+	switch name {
+	case "self", "thread-self":
+		return strconv.Itoa(e.pid)
+	}
+	return ""
+}
+
+// procPid returns n when dir is <mount>/<n>, else 0.
+func procPid(dir, mount string) int {
+	rest, ok := strings.CutPrefix(dir, strings.TrimSuffix(mount, "/")+"/")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }

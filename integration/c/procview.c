@@ -1,0 +1,54 @@
+/* procview: what a process reads about itself in /proc, the way runtimes
+ * do (glibc's pthread_getattr_np reads maps, ttyname and realpath read fd
+ * links, JVMs and Rust read mountinfo). Prints facts that must match
+ * native. */
+#include "raw.h"
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+
+static void c_self(void)
+{
+	char buf[PATH_MAX];
+	long n = R(SYS_readlink, "/proc/self/exe", buf, sizeof buf - 1);
+	printf("exe ends with /procview: %d\n", n > 0 && (buf[n] = 0, strstr(buf, "/procview") != NULL));
+	n = R(SYS_readlink, "/proc/self/cwd", buf, sizeof buf - 1);
+	char cwd[PATH_MAX];
+	getcwd(cwd, sizeof cwd);
+	printf("cwd link is getcwd: %d\n", n > 0 && (buf[n] = 0, strcmp(buf, cwd) == 0));
+	int fd = open("data", O_RDONLY);
+	char link[64];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = R(SYS_readlink, link, buf, sizeof buf - 1);
+	printf("fd link names the file: %d\n", n > 0 && (buf[n] = 0, strcmp(buf + strlen(buf) - 5, "/data") == 0));
+	/* glibc reads /proc/self/maps for the main thread's stack. */
+	pthread_attr_t a;
+	size_t sz = 0;
+	void *addr;
+	printf("pthread_getattr_np: %d\n", pthread_getattr_np(pthread_self(), &a));
+	pthread_attr_getstack(&a, &addr, &sz);
+	printf("stack size > 0: %d\n", sz > 0);
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int pidline = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "Pid:", 4) == 0)
+			pidline = atoi(line + 4) == getpid();
+	printf("status Pid is getpid: %d\n", pidline);
+	f = fopen("/proc/self/mountinfo", "r");
+	int root = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (strstr(line, " / / "))
+			root = 1;
+	printf("mountinfo has /: %d\n", root);
+	f = fopen("/proc/self/cmdline", "r");
+	n = f ? (long)fread(buf, 1, sizeof buf, f) : 0;
+	printf("cmdline ends with self: %d\n", n > 5 && strcmp(buf + strlen(buf) + 1, "self") == 0);
+}
+
+static const struct tcase cases[] = {
+	{"self", c_self},
+	{NULL, NULL},
+};
+
+int main(int argc, char **argv) { return dispatch(argc, argv, cases); }

@@ -1,0 +1,359 @@
+package sentry
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/vfs"
+)
+
+// ProcFS fills the guest's /proc (a vfs.ProcDir mount over a private host
+// directory) on demand, just before the walker looks at each entry:
+//   - /proc/<pid> exists only for the sandbox's own processes;
+//   - their status, stat, statm, cmdline, comm, environ, limits are the
+//     kernel's own text; maps has host paths put in the guest's view;
+//     mountinfo and mounts describe the guest's mount table; exe, cwd and
+//     root are symlinks into the guest's view; fd/ lists their fds;
+//   - a few system-wide files (cpuinfo, meminfo, uptime, loadavg, stat,
+//     version, filesystems, swaps) are the host's, which programs size
+//     themselves by;
+//   - self and thread-self are resolved per caller by the walker.
+//
+// Nothing else of the host's /proc exists in the guest.
+type ProcFS struct {
+	dir   string // host directory behind the guest's /proc
+	guest string // "/proc"
+	mu    sync.Mutex
+	s     *Sentry
+}
+
+// NewProcFS returns a provider for a /proc mounted at guest path guest,
+// backed by host directory dir. Attach it to the sentry before use.
+func NewProcFS(dir, guest string) *ProcFS { return &ProcFS{dir: dir, guest: guest} }
+
+// Attach connects the provider to the sentry whose processes it shows.
+func (p *ProcFS) Attach(s *Sentry) {
+	p.mu.Lock()
+	p.s = s
+	p.mu.Unlock()
+}
+
+var systemFiles = map[string]bool{"cpuinfo": true, "meminfo": true, "uptime": true, "loadavg": true,
+	"stat": true, "version": true, "filesystems": true, "swaps": true}
+
+var pidFiles = []string{"status", "stat", "statm", "cmdline", "comm", "environ", "limits",
+	"maps", "mountinfo", "mounts", "exe", "cwd", "root", "fd"}
+
+// Prepare implements vfs.Provider.
+func (p *ProcFS) Prepare(pid int, dir, name string) {
+	p.mu.Lock()
+	s := p.s
+	p.mu.Unlock()
+	if s == nil {
+		return
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(dir, p.guest), "/")
+	switch {
+	case rel == "":
+		if n, err := strconv.Atoi(name); err == nil {
+			p.preparePid(s, n)
+			return
+		}
+		if systemFiles[name] {
+			p.copyFile(filepath.Join(p.dir, name), "/proc/"+name, nil)
+		} else if name == "mounts" {
+			p.symlink(filepath.Join(p.dir, name), "self/mounts")
+		}
+	default:
+		if n, err := strconv.Atoi(rel); err == nil && n > 0 {
+			p.preparePidEntry(s, n, name)
+		}
+	}
+}
+
+// PrepareDir implements vfs.Provider.
+func (p *ProcFS) PrepareDir(pid int, dir string) {
+	p.mu.Lock()
+	s := p.s
+	p.mu.Unlock()
+	if s == nil {
+		return
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(dir, p.guest), "/")
+	parts := strings.Split(rel, "/")
+	switch {
+	case rel == "":
+		live := map[string]bool{}
+		for _, n := range s.processes() {
+			live[strconv.Itoa(n)] = true
+			p.preparePid(s, n)
+		}
+		ents, _ := os.ReadDir(p.dir)
+		for _, e := range ents {
+			if _, err := strconv.Atoi(e.Name()); err == nil && !live[e.Name()] {
+				os.RemoveAll(filepath.Join(p.dir, e.Name()))
+			}
+		}
+		for name := range systemFiles {
+			p.copyFile(filepath.Join(p.dir, name), "/proc/"+name, nil)
+		}
+		p.symlink(filepath.Join(p.dir, "self"), strconv.Itoa(pid))
+		p.symlink(filepath.Join(p.dir, "thread-self"), strconv.Itoa(pid))
+		p.symlink(filepath.Join(p.dir, "mounts"), "self/mounts")
+	case len(parts) == 1:
+		if n, err := strconv.Atoi(parts[0]); err == nil {
+			for _, name := range pidFiles {
+				p.preparePidEntry(s, n, name)
+			}
+		}
+	case len(parts) == 2 && parts[1] == "fd":
+		if n, err := strconv.Atoi(parts[0]); err == nil && s.isProcess(n) {
+			p.listFDs(s, n)
+		}
+	}
+}
+
+func (p *ProcFS) preparePid(s *Sentry, n int) {
+	d := filepath.Join(p.dir, strconv.Itoa(n))
+	if !s.isProcess(n) {
+		os.RemoveAll(d)
+		return
+	}
+	os.Mkdir(d, 0o555)
+}
+
+func (p *ProcFS) preparePidEntry(s *Sentry, n int, name string) {
+	d := filepath.Join(p.dir, strconv.Itoa(n))
+	if !s.isProcess(n) {
+		os.RemoveAll(d)
+		return
+	}
+	os.Mkdir(d, 0o555)
+	host := "/proc/" + strconv.Itoa(n) + "/"
+	dst := filepath.Join(d, name)
+	switch name {
+	case "status", "stat", "statm", "cmdline", "comm", "environ", "limits":
+		p.copyFile(dst, host+name, nil)
+	case "maps":
+		p.copyFile(dst, host+name, s.guestMaps)
+	case "mountinfo":
+		p.writeFile(dst, s.mountinfo())
+	case "mounts":
+		p.writeFile(dst, s.mounts())
+	case "exe":
+		if t, err := os.Readlink(host + "exe"); err == nil {
+			p.symlink(dst, s.guestPath(t))
+		}
+	case "cwd":
+		p.symlink(dst, s.cwdOf(n))
+	case "root":
+		p.symlink(dst, "/")
+	case "fd":
+		os.Mkdir(dst, 0o555)
+	}
+}
+
+// listFDs mirrors /proc/<n>/fd for listing: one symlink per fd, pointing
+// where the fd does in the guest's view.
+func (p *ProcFS) listFDs(s *Sentry, n int) {
+	d := filepath.Join(p.dir, strconv.Itoa(n), "fd")
+	os.MkdirAll(d, 0o555)
+	host := "/proc/" + strconv.Itoa(n) + "/fd"
+	ents, _ := os.ReadDir(host)
+	live := map[string]bool{}
+	for _, e := range ents {
+		t, err := os.Readlink(host + "/" + e.Name())
+		if err != nil {
+			continue
+		}
+		live[e.Name()] = true
+		p.symlink(filepath.Join(d, e.Name()), s.guestPath(t))
+	}
+	old, _ := os.ReadDir(d)
+	for _, e := range old {
+		if !live[e.Name()] {
+			os.Remove(filepath.Join(d, e.Name()))
+		}
+	}
+}
+
+func (p *ProcFS) copyFile(dst, src string, edit func(string) string) {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		os.Remove(dst)
+		return
+	}
+	if edit != nil {
+		b = []byte(edit(string(b)))
+	}
+	p.writeFile(dst, string(b))
+}
+
+// writeFile replaces dst atomically: a guest may be reading the old one.
+func (p *ProcFS) writeFile(dst, content string) {
+	f, err := os.CreateTemp(filepath.Dir(dst), ".w")
+	if err != nil {
+		return
+	}
+	f.WriteString(content)
+	f.Chmod(0o444)
+	f.Close()
+	if os.Rename(f.Name(), dst) != nil {
+		os.Remove(f.Name())
+	}
+}
+
+func (p *ProcFS) symlink(dst, target string) {
+	if cur, err := os.Readlink(dst); err == nil && cur == target {
+		return
+	}
+	tmp := fmt.Sprintf("%s.l%d", dst, os.Getpid())
+	os.Remove(tmp)
+	if os.Symlink(target, tmp) == nil && os.Rename(tmp, dst) != nil {
+		os.Remove(tmp)
+	}
+}
+
+// isProcess tells whether n is a thread-group leader of the sandbox.
+func (s *Sentry) isProcess(n int) bool {
+	if !s.member(n) {
+		return false
+	}
+	tgid, _, err := procStatus(n)
+	return err == nil && tgid == n
+}
+
+// processes lists the sandbox's known processes.
+func (s *Sentry) processes() []int {
+	s.tasks.mu.Lock()
+	defer s.tasks.mu.Unlock()
+	out := make([]int, 0, len(s.tasks.procs))
+	for n := range s.tasks.procs {
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// guestPath maps a host path (as /proc shows it) into the guest's view;
+// anything else ("pipe:[...]", "anon_inode:...") is kept.
+func (s *Sentry) guestPath(host string) string {
+	if !strings.HasPrefix(host, "/") {
+		return host
+	}
+	deleted := strings.HasSuffix(host, " (deleted)")
+	g, _ := s.fs.GuestPathOf(strings.TrimSuffix(host, " (deleted)"))
+	if g == "" {
+		return "/" // outside the view: name nothing the guest could look up
+	}
+	if deleted {
+		g += " (deleted)"
+	}
+	return g
+}
+
+func (s *Sentry) cwdOf(n int) string {
+	s.tasks.mu.Lock()
+	p := s.tasks.procs[n]
+	s.tasks.mu.Unlock()
+	if p != nil {
+		cwd, _ := p.fs.snapshot()
+		return cwd.Guest
+	}
+	if t, err := os.Readlink("/proc/" + strconv.Itoa(n) + "/cwd"); err == nil {
+		return s.guestPath(t)
+	}
+	return "/"
+}
+
+// guestMaps rewrites the pathname column of a maps file.
+func (s *Sentry) guestMaps(maps string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(maps, "\n") {
+		i := strings.Index(line, " /")
+		if i < 0 {
+			b.WriteString(line)
+			continue
+		}
+		path := strings.TrimRight(line[i+1:], "\n")
+		b.WriteString(line[:i+1])
+		b.WriteString(s.guestPath(path))
+		if strings.HasSuffix(line, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+func fsType(fd int) string {
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) != nil {
+		return "none"
+	}
+	switch st.Type {
+	case 0xef53:
+		return "ext4"
+	case 0x58465342:
+		return "xfs"
+	case 0x9123683e:
+		return "btrfs"
+	case 0x01021994:
+		return "tmpfs"
+	case 0x794c7630:
+		return "overlay"
+	case 0x1cd1:
+		return "devpts"
+	case 0x9fa0:
+		return "proc"
+	}
+	return "none"
+}
+
+// mountinfo describes the guest's mount table, shallowest first.
+func (s *Sentry) mountinfo() string {
+	ms := append([]*vfs.Mount(nil), s.fs.Mounts()...)
+	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Guest) < len(ms[j].Guest) })
+	ids := map[string]int{}
+	var b strings.Builder
+	for i, m := range ms {
+		id := 100 + i
+		ids[m.Guest] = id
+		parent := id
+		for q := filepath.Dir(m.Guest); m.Guest != "/"; q = filepath.Dir(q) {
+			if pid, ok := ids[q]; ok {
+				parent = pid
+				break
+			}
+			if q == "/" {
+				break
+			}
+		}
+		opt := "rw"
+		if m.ReadOnly {
+			opt = "ro"
+		}
+		fmt.Fprintf(&b, "%d %d 0:0 / %s %s,relatime - %s sandbox %s\n", id, parent, m.Guest, opt, fsType(m.FD()), opt)
+	}
+	return b.String()
+}
+
+func (s *Sentry) mounts() string {
+	ms := append([]*vfs.Mount(nil), s.fs.Mounts()...)
+	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Guest) < len(ms[j].Guest) })
+	var b strings.Builder
+	for _, m := range ms {
+		opt := "rw"
+		if m.ReadOnly {
+			opt = "ro"
+		}
+		fmt.Fprintf(&b, "sandbox %s %s %s,relatime 0 0\n", m.Guest, fsType(m.FD()), opt)
+	}
+	return b.String()
+}
