@@ -143,3 +143,73 @@ func TestForkExecWait(t *testing.T) {
 		t.Fatalf("%s", res.describe())
 	}
 }
+
+// TestThreadsChurnFds: 64 threads open, dup, dup2, reopen through
+// /proc/self/fd and close for 10 s; every fd names the file it should, and
+// afterwards the guest's kernel fd table (read from outside) holds exactly
+// the fds it started with.
+func TestThreadsChurnFds(t *testing.T) {
+	secs := "10"
+	if testing.Short() {
+		secs = "2"
+	}
+	sb := requireSandbox(t)
+	dir := t.TempDir()
+	prog := installC(t, "threads", dir, "threads")
+	cmd := exec.Command(sb, "run", "--", prog, "churn", "64", secs)
+	cmd.Dir = dir
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ok iterations\n" {
+		t.Fatalf("guest: %q %v", line, err)
+	}
+	// sandbox -> watchdog -> guest.
+	watchdog := childrenOf(cmd.Process.Pid)
+	if len(watchdog) != 1 {
+		t.Fatalf("sandbox children: %v", watchdog)
+	}
+	guest := childrenOf(watchdog[0])
+	if len(guest) != 1 {
+		t.Fatalf("watchdog children: %v", guest)
+	}
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", guest[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []string
+	for _, e := range ents {
+		fds = append(fds, e.Name())
+	}
+	if strings.Join(fds, ",") != "0,1,2" {
+		t.Errorf("after the churn the guest holds fds %v, want 0,1,2", fds)
+	}
+	stdin.Close()
+	cmd.Wait()
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces; split after ")".
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

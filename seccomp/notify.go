@@ -67,6 +67,7 @@ func (l *Listener) IDValid(id uint64) bool {
 }
 
 // AddFD installs srcfd (one of ours) into the trapped task's fd table.
+// With send, the caller must be on a locked OS thread.
 // With send it also answers the notification with the new fd number.
 // With setfd >= 0 the fd is installed at that number, replacing what was
 // there, as dup2 does. cloexec sets O_CLOEXEC on the new fd.
@@ -81,6 +82,20 @@ func (l *Listener) AddFD(id uint64, srcfd int, setfd int, cloexec, send bool) (i
 	}
 	if cloexec {
 		a.NewFDFlags = unix.O_CLOEXEC
+	}
+	if send {
+		// Kernel race (seen on 6.18): with SEND, the notification is
+		// marked replied when the ADDFD is queued; if our wait is then
+		// interrupted by a signal (Go's preemption SIGURG) before the
+		// target took the fd, the kernel drops the ADDFD but not the
+		// "replied" state, and the target's call returns 0 with no fd
+		// installed. With every signal blocked the wait can only end in
+		// completion (the caller's OS thread is locked, so the mask is
+		// ours to change).
+		var all, old [1]uint64
+		all[0] = ^uint64(0)
+		unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+		defer unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 	}
 	for {
 		r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), ioctlNotifAddFD, uintptr(unsafe.Pointer(&a)))

@@ -62,7 +62,6 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
 			return 0, err.(unix.Errno)
 		}
-		p.fds.Exec()
 		return c.Continue()
 	}
 	ctx, rel, errno := c.ctxAt(dirfd, path)
@@ -98,7 +97,9 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		c.s.log.WithField("path", guest).Warn("exec refused: the kernel would run a different file than the guest's view names (needs the mount-namespace layer)")
 		return 0, unix.EACCES
 	}
-	p.fds.Exec()
+	// The fd table is not touched: the exec may still fail (and then keeps
+	// every fd); entries of fds a successful exec closed fail their kcmp
+	// check at next use and are dropped then.
 	return c.Continue()
 }
 
