@@ -673,6 +673,12 @@ func TestEscapeForbiddenSyscalls(t *testing.T) {
 		{"x32", 159, "before\n"},
 		{"io_uring", 0, "io_uring_setup(1, NULL) = " + rawErr(38, "ENOSYS") + "\n"},
 		{"clone3", 0, "clone3(NULL, 0) = " + rawErr(38, "ENOSYS") + "\n"},
+		{"outside", 0, "kill(1, 0) = " + rawErr(3, "ESRCH") + "\n" +
+			"kill(getppid(), 0) = " + rawErr(3, "ESRCH") + "\n" +
+			"tgkill(1, 1, 0) = " + rawErr(3, "ESRCH") + "\n" +
+			"pidfd_open(1) = " + rawErr(3, "ESRCH") + "\n" +
+			"prlimit64(1, NOFILE, NULL, buf) = " + rawErr(3, "ESRCH") + "\n" +
+			"kill(getpid(), 0) = 0\n"},
 		{"seccomp-listener", 0, "seccomp(FILTER, 0, allow-all) = 0\n" +
 			"seccomp(FILTER, NEW_LISTENER, allow-all) = " + rawErr(1, "EPERM") + "\n" +
 			"open after: ok\n"},

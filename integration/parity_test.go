@@ -135,6 +135,7 @@ var syscallCases = []parityCase{
 	{name: "procview/self", prog: "procview", argv: []string{"self"}, files: map[string]string{"data": "x"},
 		want: []string{"exe ends with /procview: 1", "cwd link is getcwd: 1", "fd link names the file: 1",
 			"pthread_getattr_np: 0", "status Pid is getpid: 1", "mountinfo has /: 1", "cmdline ends with self: 1"}},
+	cCase("forbidden", "e2big", "execve(/bin/true, 39 x 200 kB) = fffffffffffffff9 (-E2BIG)"),
 	cCase("fds", "pipe",
 		"fds = 3 4",
 		`read(r, 64) = a "hello pipe"`,

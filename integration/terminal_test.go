@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,4 +89,82 @@ func TestTerminalPassthrough(t *testing.T) {
 			t.Errorf("terminal output lacks %q:\n%s", want, got)
 		}
 	}
+}
+
+// TestJobControl: under an interactive shell on a terminal, a sandboxed job
+// stops on Ctrl-Z, resumes with fg and dies on Ctrl-C (status 130), and
+// nothing of it is left running.
+func TestJobControl(t *testing.T) {
+	sb := requireSandbox(t)
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal("bash not installed")
+	}
+	m, s := openPty(t)
+	defer m.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(bash, "--norc", "--noprofile", "-i")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PS1=$ ", "TERM=dumb")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	defer cmd.Process.Kill()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := m.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// seen waits for a line of output (the terminal also echoes what we
+	// type, so a bare substring would match the command line itself).
+	seen := func(want string) bool {
+		return waitFor(func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, line := range strings.Split(strings.ReplaceAll(out.String(), "\r", ""), "\n") {
+				if strings.HasPrefix(strings.TrimPrefix(line, "$ "), want) || strings.HasPrefix(line, "["+"1]+  "+want) {
+					return true
+				}
+			}
+			return false
+		}, 10*time.Second)
+	}
+	marker := strconv.Itoa(600000 + os.Getpid()%100000)
+	send := func(s string) { m.Write([]byte(s)) }
+	send(sb + " run -- sh -c 'echo started; sleep " + marker + "; echo finished'\n")
+	if !seen("started") {
+		t.Fatalf("job did not start:\n%s", out.String())
+	}
+	send("\x1a") // Ctrl-Z
+	if !seen("Stopped") {
+		t.Fatalf("Ctrl-Z did not stop the job:\n%s", out.String())
+	}
+	send("fg\n")
+	time.Sleep(300 * time.Millisecond)
+	send("\x03") // Ctrl-C
+	send("echo \"rc=$?\"\n")
+	if !seen("rc=130") {
+		t.Fatalf("Ctrl-C after fg did not end the job with 130:\n%s", out.String())
+	}
+	mu.Lock()
+	if strings.Contains(strings.ReplaceAll(out.String(), "\r", ""), "\nfinished\n") {
+		t.Errorf("the job ran to completion instead of dying on Ctrl-C")
+	}
+	mu.Unlock()
+	if !waitFor(func() bool { return len(guestPids(marker)) == 0 }, 5*time.Second) {
+		t.Errorf("job processes survived Ctrl-C: %v", guestPids(marker))
+	}
+	send("exit\n")
 }

@@ -193,6 +193,10 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 		s.listener.Reply(n.ID, 0, unix.ESRCH)
 		return
 	}
+	if t.Proc.execCheck != nil && int(n.Data.Nr) != unix.SYS_EXECVE && !s.checkExec(t.Proc) {
+		s.listener.Reply(n.ID, 0, unix.EPERM)
+		return
+	}
 	c := Call{s: s, notif: n, Task: t, addFD: -1, setFD: -1}
 	nr := int(n.Data.Nr)
 	h := handlerFor(nr)

@@ -100,7 +100,36 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	// The fd table is not touched: the exec may still fail (and then keeps
 	// every fd); entries of fds a successful exec closed fail their kcmp
 	// check at next use and are dropped then.
+	chk := &execCheck{want: fileID{want.Dev, want.Ino}}
+	var old unix.Stat_t
+	if unix.Stat("/proc/"+strconv.Itoa(c.Task.Tid)+"/exe", &old) == nil {
+		chk.old = fileID{old.Dev, old.Ino}
+	}
+	p.execCheck = chk
 	return c.Continue()
+}
+
+// checkExec runs at a process's first routed call after an execve: the
+// image running must be the one the sentry checked (or the old one, if the
+// exec failed). Landlock bounds what a racing thread could make the kernel
+// run; this catches what gets through where Landlock is missing.
+func (s *Sentry) checkExec(p *Process) bool {
+	chk := p.execCheck
+	if chk == nil {
+		return true
+	}
+	p.execCheck = nil
+	var st unix.Stat_t
+	if unix.Stat("/proc/"+strconv.Itoa(p.Tgid)+"/exe", &st) != nil {
+		return true // gone
+	}
+	got := fileID{st.Dev, st.Ino}
+	if got == chk.want || got == chk.old {
+		return true
+	}
+	s.log.WithField("pid", p.Tgid).Error("killed: the program running is not the one execve was checked for (path swapped during exec)")
+	unix.Kill(p.Tgid, unix.SIGKILL)
+	return false
 }
 
 func sysExecve(c *Call) (int64, unix.Errno)   { return exec(c, atFDCWD, 0, 0) }

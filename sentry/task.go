@@ -74,7 +74,18 @@ type Process struct {
 	// then it is the sandbox's own init stage.
 	execed bool
 	tasks  int
+	// execCheck, when set, is what /proc/<pid>/exe may be at the
+	// process's next routed call: the image the sentry checked, or (the
+	// exec failed) the old one. Anything else means the path was swapped
+	// between the check and the kernel's own lookup.
+	execCheck *execCheck
 }
+
+type execCheck struct {
+	want, old fileID
+}
+
+type fileID struct{ dev, ino uint64 }
 
 // Task is one guest thread.
 type Task struct {

@@ -84,7 +84,32 @@ static void c_tiocsti(void)
 	show("ioctl(TIOCSTI)", R(SYS_ioctl, 0, 0x5412, &c));
 }
 
+/* Processes outside the sandbox do not exist for the guest. */
+static void c_outside(void)
+{
+	show("kill(1, 0)", R(SYS_kill, 1, 0));
+	show("kill(getppid(), 0)", R(SYS_kill, getppid(), 0));
+	show("tgkill(1, 1, 0)", R(SYS_tgkill, 1, 1, 0));
+	show("pidfd_open(1)", R(SYS_pidfd_open, 1, 0));
+	show("prlimit64(1, NOFILE, NULL, buf)", R(SYS_prlimit64, 1, 7, 0, (long)&(long[2]){0}));
+	show("kill(getpid(), 0)", R(SYS_kill, getpid(), 0));
+}
+
+/* execve with arguments beyond the kernel's limit: E2BIG, as natively. */
+static void c_e2big(void)
+{
+	static char big[200000];
+	memset(big, 'a', sizeof big - 1);
+	char *av[40];
+	for (int i = 0; i < 39; i++)
+		av[i] = big;
+	av[39] = NULL;
+	show("execve(/bin/true, 39 x 200 kB)", R(SYS_execve, "/bin/true", av, environ));
+}
+
 static const struct tcase cases[] = {
+	{"outside", c_outside},
+	{"e2big", c_e2big},
 	{"tiocsti", c_tiocsti},
 	{"seccomp-listener", c_seccomp_listener},
 	{"int80", c_int80},
