@@ -180,7 +180,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	progc := make(chan compiled, 1)
 	go func() {
-		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings}))
+		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny"}))
 		progc <- compiled{p, err}
 	}()
 	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)

@@ -34,6 +34,13 @@ type Filesystem struct {
 	HideInListings bool `yaml:"hide_in_listings"`
 }
 
+// Memory is the policy on the guest's own memory.
+type Memory struct {
+	// WX: "allow" (default; JITs work) or "deny": no mapping both writable
+	// and executable, and no making written memory executable (EACCES).
+	WX string `yaml:"wx"`
+}
+
 // Limits bounds the sandbox's resources.
 type Limits struct {
 	// Processes is the most processes the sandbox may have at once;
@@ -48,6 +55,7 @@ type Policy struct {
 	Filesystem  Filesystem `yaml:"filesystem"`
 	Network     string     `yaml:"network"`
 	Limits      Limits     `yaml:"limits"`
+	Memory      Memory     `yaml:"memory"`
 }
 
 // Names lists the built-in policies.
@@ -172,6 +180,10 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	check([]string{"filesystem", "tmp"}, fs.Tmp, "private", "none")
 	check([]string{"filesystem", "dev"}, fs.Dev, "minimal", "none")
 	check([]string{"network"}, p.Network, "none", "loopback")
+	if p.Memory.WX == "" {
+		p.Memory.WX = "allow"
+	}
+	check([]string{"memory", "wx"}, p.Memory.WX, "allow", "deny")
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

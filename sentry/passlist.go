@@ -31,10 +31,12 @@ var passList = []int{
 	unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_TIMERFD_SETTIME,
 	unix.SYS_TIMERFD_GETTIME, unix.SYS_INOTIFY_RM_WATCH,
 	// Memory of its own (file-backed mappings use fds the guest holds).
-	unix.SYS_MMAP, unix.SYS_MUNMAP, unix.SYS_MPROTECT, unix.SYS_BRK,
+	unix.SYS_MUNMAP, unix.SYS_BRK,
 	unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC, unix.SYS_MINCORE,
 	unix.SYS_MLOCK, unix.SYS_MUNLOCK, unix.SYS_MLOCK2, unix.SYS_MEMBARRIER,
-	unix.SYS_PKEY_ALLOC, unix.SYS_PKEY_FREE, unix.SYS_PKEY_MPROTECT,
+	unix.SYS_PKEY_ALLOC, unix.SYS_PKEY_FREE,
+	// mmap, mprotect and pkey_mprotect pass too unless the policy denies
+	// W^X violations (see FilterSpec and sys_mmap.go).
 	// Threads and signals of its own.
 	unix.SYS_FUTEX, unix.SYS_FUTEX_WAITV, unix.SYS_SET_ROBUST_LIST,
 	unix.SYS_GET_ROBUST_LIST, unix.SYS_RSEQ, unix.SYS_SET_TID_ADDRESS,

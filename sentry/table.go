@@ -19,6 +19,8 @@ var handlers = map[int]Handler{
 	unix.SYS_DUP:   sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
 	unix.SYS_FCNTL: sysFcntl, unix.SYS_PIPE: sysPipe, unix.SYS_PIPE2: sysPipe2,
 	unix.SYS_IOCTL: sysIoctl, unix.SYS_SECCOMP: sysSeccomp,
+	// sys_mmap.go (routed only with Options.DenyWX)
+	unix.SYS_MMAP: sysMmap, unix.SYS_MPROTECT: sysMprotect, unix.SYS_PKEY_MPROTECT: sysMprotect,
 	// sys_dir.go
 	unix.SYS_GETDENTS64: sysGetdents64, unix.SYS_GETDENTS: sysGetdents, // routed only with Options.HideNamesInListings
 	// sys_stat.go
@@ -102,7 +104,15 @@ type Options struct {
 	// directory but cannot be opened or stat'ed, like masked paths in
 	// container runtimes.
 	HideNamesInListings bool
+	// DenyWX refuses writable+executable memory and making written memory
+	// executable; mmap/mprotect are then routed when they ask for
+	// PROT_EXEC.
+	DenyWX bool
 }
+
+// wxCalls are routed (when asking for PROT_EXEC) only with Options.DenyWX,
+// by the index of their prot argument.
+var wxCalls = map[int]uint{unix.SYS_MMAP: 2, unix.SYS_MPROTECT: 2, unix.SYS_PKEY_MPROTECT: 2}
 
 // listingCalls are routed only with Options.HideNamesInListings.
 var listingCalls = map[int]bool{unix.SYS_GETDENTS64: true, unix.SYS_GETDENTS: true}
@@ -125,6 +135,11 @@ func FilterSpec(opts Options) seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
+		case wxCalls[nr] != 0 && !opts.DenyWX:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
+		case wxCalls[nr] != 0 && opts.DenyWX:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate, Conds: wxConds(wxCalls[nr])},
+				seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case listingCalls[nr] && !opts.HideNamesInListings:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case nr == unix.SYS_FCNTL:

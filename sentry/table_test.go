@@ -62,9 +62,17 @@ func TestFilterSpec(t *testing.T) {
 	}
 	// Every handler is routed (at least for some arguments).
 	for nr := range handlers {
-		if class[nr].Class != seccomp.Emulate && routedIf[nr] == 0 && !listingCalls[nr] {
+		if class[nr].Class != seccomp.Emulate && routedIf[nr] == 0 && !listingCalls[nr] && wxCalls[nr] == 0 {
 			t.Errorf("%s has a handler but is %v", Name(nr), class[nr].Class)
 		}
+	}
+	for _, r := range FilterSpec(Options{DenyWX: true}).Rules {
+		if r.Nr == unix.SYS_MMAP && len(r.Conds) > 0 && (r.Class != seccomp.Emulate || r.Conds[0].Value != unix.PROT_EXEC) {
+			t.Errorf("DenyWX: mmap rule %+v", r)
+		}
+	}
+	if class[unix.SYS_MMAP].Class != seccomp.Pass || routedIf[unix.SYS_MMAP] != 0 {
+		t.Errorf("without DenyWX mmap must pass unconditionally")
 	}
 	hide := FilterSpec(Options{HideNamesInListings: true})
 	for _, r := range hide.Rules {
