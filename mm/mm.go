@@ -21,6 +21,7 @@ const pageSize = 4096
 // AddressSpace is a guest's memory, named by any of its thread ids.
 type AddressSpace struct {
 	pid int
+	v   vmas
 }
 
 // New returns the address space of task pid.
@@ -55,8 +56,15 @@ func (as *AddressSpace) rw(addr uint64, buf []byte, write bool) (int, unix.Errno
 	return n, 0
 }
 
-// CopyIn fills buf from guest address addr, or fails with EFAULT.
+// CopyIn fills buf from guest address addr, or fails with EFAULT. The
+// range is checked against the guest's mappings first, then read.
 func (as *AddressSpace) CopyIn(addr uint64, buf []byte) unix.Errno {
+	if len(buf) == 0 {
+		return 0
+	}
+	if _, ok := as.check(addr, len(buf), VMARead); !ok {
+		return unix.EFAULT
+	}
 	n, e := as.rw(addr, buf, false)
 	if e != 0 {
 		return e
@@ -67,8 +75,15 @@ func (as *AddressSpace) CopyIn(addr uint64, buf []byte) unix.Errno {
 	return 0
 }
 
-// CopyOut writes buf to guest address addr, or fails with EFAULT.
+// CopyOut writes buf to guest address addr, or fails with EFAULT. The
+// range must be mapped writable.
 func (as *AddressSpace) CopyOut(addr uint64, buf []byte) unix.Errno {
+	if len(buf) == 0 {
+		return 0
+	}
+	if _, ok := as.check(addr, len(buf), VMAWrite); !ok {
+		return unix.EFAULT
+	}
 	n, e := as.rw(addr, buf, true)
 	if e != 0 {
 		return e
@@ -119,6 +134,9 @@ func (as *AddressSpace) CopyInString(addr uint64, max int) (string, unix.Errno) 
 		first = false
 		if n > max-len(buf) {
 			n = max - len(buf)
+		}
+		if _, ok := as.check(cur, 1, VMARead); !ok {
+			return "", unix.EFAULT
 		}
 		got, e := as.rw(cur, chunk[:n], false)
 		if e != 0 {

@@ -83,3 +83,77 @@ func TestCopyOutProtection(t *testing.T) {
 		t.Errorf("CopyOutPartial = %d, %v; want 4", n, e)
 	}
 }
+
+// TestVMAView: the kernel answers PROCMAP_QUERY here (6.11+), holes and
+// protections come out right, and the maps fallback agrees with it.
+func TestVMAView(t *testing.T) {
+	as := New(os.Getpid())
+	b := pages(t, 0, 0, 0)
+	protect(t, b[pageSize:2*pageSize], unix.PROT_NONE)
+	protect(t, b[2*pageSize:], unix.PROT_READ)
+	for _, c := range []struct {
+		addr uint64
+		want uint64
+		ok   bool
+	}{
+		{addr(b), VMARead | VMAWrite, true},
+		{addr(b[pageSize:]), 0, true},
+		{addr(b[2*pageSize:]), VMARead, true},
+		{0, 0, false},
+		{0xffffffff81000000, 0, false},
+	} {
+		v, ok := as.Lookup(c.addr)
+		if ok != c.ok || (ok && v.Flags != c.want) {
+			t.Errorf("Lookup(%#x) = %+v, %v; want flags %d, %v", c.addr, v, ok, c.want, c.ok)
+		}
+		if ok {
+			f, _ := parseMaps(os.Getpid(), c.addr)
+			if f.Flags != v.Flags {
+				t.Errorf("maps fallback disagrees at %#x: %d vs %d", c.addr, f.Flags, v.Flags)
+			}
+		}
+	}
+	if as.v.none {
+		t.Errorf("PROCMAP_QUERY unavailable: the maps fallback is in use")
+	}
+	if e := as.CopyOut(addr(b[2*pageSize:]), []byte("x")); e != unix.EFAULT {
+		t.Errorf("CopyOut into a read-only page: %v, want EFAULT", e)
+	}
+}
+
+func BenchmarkCopyIn64(b *testing.B) {
+	as := New(os.Getpid())
+	buf := make([]byte, 64)
+	src := make([]byte, 4096)
+	a := addr(src)
+	for i := 0; i < b.N; i++ {
+		if e := as.CopyIn(a, buf); e != 0 {
+			b.Fatal(e)
+		}
+	}
+}
+
+func BenchmarkCopyIn64Unchecked(b *testing.B) {
+	as := New(os.Getpid())
+	buf := make([]byte, 64)
+	src := make([]byte, 4096)
+	a := addr(src)
+	for i := 0; i < b.N; i++ {
+		if _, e := as.rw(a, buf, false); e != 0 {
+			b.Fatal(e)
+		}
+	}
+}
+
+func BenchmarkVMAQuery(b *testing.B) {
+	as := New(os.Getpid())
+	src := make([]byte, 4096)
+	a := addr(src)
+	as.Lookup(a) // opens /proc/<pid>/maps once, as a guest's view does
+	for i := 0; i < b.N; i++ {
+		as.v.cache = [8]VMA{} // every lookup asks the kernel
+		if _, ok := as.Lookup(a); !ok {
+			b.Fatal("no vma")
+		}
+	}
+}

@@ -14,9 +14,15 @@ import (
 // AT_FDCWD as the int the guest passes.
 const atFDCWD = -100
 
-// path copies in a path argument.
+// path copies in a path argument. The notification is re-validated after
+// the read: had the caller died and its pid been reused, we would have read
+// another process's memory, and must not act on it.
 func (c *Call) path(i int) (string, unix.Errno) {
-	return c.Mem().CopyInString(c.Arg(i), mm.PathMax)
+	p, errno := c.Mem().CopyInString(c.Arg(i), mm.PathMax)
+	if errno == 0 && !c.Valid() {
+		return "", unix.ESRCH
+	}
+	return p, errno
 }
 
 // getFD takes a copy of the guest's fd (pidfd_getfd): same open file.

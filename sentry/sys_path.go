@@ -87,6 +87,26 @@ func link(c *Call, od, oa, nd, na int, flags int) (int64, unix.Errno) {
 	if flags&^(unix.AT_SYMLINK_FOLLOW|atEmptyPath) != 0 {
 		return 0, unix.EINVAL
 	}
+	// Linux resolves the old path before it looks at the new name: a bad
+	// new-name pointer loses to a missing old file.
+	if _, errno := c.path(na); errno != 0 {
+		op, oerr := c.path(oa)
+		if oerr != 0 {
+			return 0, oerr
+		}
+		if op == "" {
+			return 0, unix.ENOENT
+		}
+		ctx, rel, cerr := c.ctxAt(od, op)
+		if cerr != 0 {
+			return 0, cerr
+		}
+		defer rel()
+		if _, serr := c.s.fs.Stat(ctx, op, flags&unix.AT_SYMLINK_FOLLOW != 0); serr != 0 {
+			return 0, serr
+		}
+		return 0, errno
+	}
 	return twoPathCall(c, od, oa, nd, na, func(oc vfs.Ctx, op string, nc vfs.Ctx, np string) unix.Errno {
 		return c.s.fs.Link(oc, op, nc, np, flags&unix.AT_SYMLINK_FOLLOW != 0)
 	})
@@ -162,8 +182,12 @@ func sysUtimensat(c *Call) (int64, unix.Errno) {
 		}
 		ts = t[:]
 	}
-	if c.Arg(1) == 0 {
-		// futimens(fd, ...): the fd itself.
+	if c.Arg(1) == 0 && dirfd != atFDCWD {
+		// futimens(fd, ...): the fd itself (only for a real fd; with
+		// AT_FDCWD a NULL path is just a bad pointer).
+		if flags != 0 {
+			return 0, unix.EINVAL
+		}
 		nfd, e := fdForChange(c, dirfd)
 		if e != 0 {
 			return 0, e

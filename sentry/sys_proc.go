@@ -106,6 +106,7 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		chk.old = fileID{old.Dev, old.Ino}
 	}
 	p.execCheck = chk
+	p.mem.Reset() // a successful exec brings a new address space
 	return c.Continue()
 }
 
@@ -119,6 +120,7 @@ func (s *Sentry) checkExec(p *Process) bool {
 		return true
 	}
 	p.execCheck = nil
+	p.mem.Reset()
 	var st unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(p.Tgid)+"/exe", &st) != nil {
 		return true // gone

@@ -46,6 +46,9 @@ func (c *Call) sockaddr(addrArg, lenArg int) (sockaddr, unix.Errno) {
 	if e := c.Mem().CopyIn(c.Arg(addrArg), raw); e != 0 {
 		return sockaddr{}, e
 	}
+	if !c.Valid() {
+		return sockaddr{}, unix.ESRCH
+	}
 	sa := sockaddr{raw: raw, family: binary.LittleEndian.Uint16(raw)}
 	if sa.family == unix.AF_UNIX && n > 2 {
 		p := raw[2:]
