@@ -34,6 +34,8 @@ type initSpec struct {
 	// Landlock lists the host trees the kernel may resolve paths in for
 	// the guest (exec, interpreters): the sources of the visible mounts.
 	Landlock []landlock.Rule `json:"landlock"`
+	// AddressSpace, when set, is RLIMIT_AS for every guest process.
+	AddressSpace uint64 `json:"address_space"`
 }
 
 func init() {
@@ -95,6 +97,12 @@ func initStage() error {
 	}
 	if _, err := landlock.Restrict(spec.Landlock); err != nil {
 		return err
+	}
+	if spec.AddressSpace > 0 {
+		lim := unix.Rlimit{Cur: spec.AddressSpace, Max: spec.AddressSpace}
+		if err := unix.Setrlimit(unix.RLIMIT_AS, &lim); err != nil {
+			return fmt.Errorf("limits.address_space: %w", err)
+		}
 	}
 	if err := dropCapabilities(); err != nil {
 		return err

@@ -180,7 +180,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	progc := make(chan compiled, 1)
 	go func() {
-		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny"}))
+		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}))
 		progc <- compiled{p, err}
 	}()
 	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
@@ -214,11 +214,16 @@ func (c *Cmd) Start() (err error) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
-	spec, err := json.Marshal(initSpec{Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
+	var as uint64
+	if c.Policy.Limits.AddressSpace != "" {
+		as, _ = policies.Bytes(c.Policy.Limits.AddressSpace) // validated by the parser
+	}
+	spec, err := json.Marshal(initSpec{AddressSpace: as, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
 	if err != nil {
 		return err
 	}
-	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes}); err != nil {
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes,
+		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}); err != nil {
 		return err
 	}
 	c.procfs.Attach(c.sentry)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -39,6 +40,9 @@ type Memory struct {
 	// WX: "allow" (default; JITs work) or "deny": no mapping both writable
 	// and executable, and no making written memory executable (EACCES).
 	WX string `yaml:"wx"`
+	// ExecMappings: "any" (default) or "readonly": executable mappings of
+	// files only from read-only mounts (not code the guest could write).
+	ExecMappings string `yaml:"exec_mappings"`
 }
 
 // Limits bounds the sandbox's resources.
@@ -46,6 +50,28 @@ type Limits struct {
 	// Processes is the most processes the sandbox may have at once;
 	// fork beyond it fails with EAGAIN (default 1024; -1: no limit).
 	Processes int `yaml:"processes"`
+	// AddressSpace caps each guest process's mapped memory
+	// (RLIMIT_AS, e.g. "2G"); allocations beyond it fail with ENOMEM.
+	AddressSpace string `yaml:"address_space"`
+}
+
+// Bytes parses a size like "512M", "2G" or "1048576".
+func Bytes(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	mul := uint64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mul, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		mul, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mul, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%q is not a size (like 512M or 2G)", s)
+	}
+	return n * mul, nil
 }
 
 // Policy is one workload's rules.
@@ -184,6 +210,15 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 		p.Memory.WX = "allow"
 	}
 	check([]string{"memory", "wx"}, p.Memory.WX, "allow", "deny")
+	if p.Memory.ExecMappings == "" {
+		p.Memory.ExecMappings = "any"
+	}
+	check([]string{"memory", "exec_mappings"}, p.Memory.ExecMappings, "any", "readonly")
+	if p.Limits.AddressSpace != "" {
+		if _, err := Bytes(p.Limits.AddressSpace); err != nil {
+			bad([]string{"limits", "address_space"}, "%v", err)
+		}
+	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

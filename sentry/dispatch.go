@@ -23,6 +23,10 @@ type Config struct {
 	// MaxProcs limits the sandbox's processes: fork beyond it fails with
 	// EAGAIN, as RLIMIT_NPROC does. 0 means no limit.
 	MaxProcs int
+	// DenyWX and ExecFromReadOnly are the memory policy (sys_mmap.go); the
+	// filter must route PROT_EXEC mappings (Options.DenyWX or
+	// Options.ExecFromReadOnly).
+	DenyWX, ExecFromReadOnly bool
 }
 
 // Sentry serves one sandbox's listener.

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sandbox/mm"
+	"sandbox/vfs"
 )
 
 // fchmod, fchown, fsetxattr and fremovexattr change the inode behind an
@@ -15,29 +16,41 @@ import (
 // the sentry performs them on its own copy of the guest's fd (so a racing
 // dup2 cannot swap the file after the check).
 
-// fdForChange returns the sentry's copy of the guest's fd, or EROFS when
-// the file lives in a read-only mount of the guest's view.
-func fdForChange(c *Call, fd int) (int, unix.Errno) {
-	nfd, errno := c.getFD(fd)
+// fdMount returns the sentry's copy of the guest's fd and the mount its
+// file lives in (nil: not a file of the guest's view - a pipe, a socket, a
+// device, a memfd, or a file deleted or outside every mount). fileish is
+// false for pipes, sockets and devices.
+func fdMount(c *Call, fd int) (nfd int, m *vfs.Mount, fileish bool, errno unix.Errno) {
+	nfd, errno = c.getFD(fd)
 	if errno != 0 {
-		return -1, errno
+		return -1, nil, false, errno
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(nfd, &st); err != nil {
 		unix.Close(nfd)
-		return -1, err.(unix.Errno)
+		return -1, nil, false, err.(unix.Errno)
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
 	default:
-		return nfd, 0 // pipes, sockets, devices: not files of a mount
+		return nfd, nil, false, 0
 	}
 	host, err := os.Readlink("/proc/self/fd/" + itoa(nfd))
 	if err != nil {
 		unix.Close(nfd)
-		return -1, unix.EBADF
+		return -1, nil, false, unix.EBADF
 	}
-	_, m := c.s.fs.GuestPathOf(host)
+	_, m = c.s.fs.GuestPathOf(host)
+	return nfd, m, true, 0
+}
+
+// fdForChange returns the sentry's copy of the guest's fd, or EROFS when
+// the file lives in a read-only mount of the guest's view.
+func fdForChange(c *Call, fd int) (int, unix.Errno) {
+	nfd, m, fileish, errno := fdMount(c, fd)
+	if errno != 0 || !fileish {
+		return nfd, errno
+	}
 	if m == nil || m.ReadOnly {
 		// Outside every mount (or deleted from one): nothing the guest may
 		// change.

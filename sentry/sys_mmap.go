@@ -21,11 +21,28 @@ func wxConds(protArg uint) []seccomp.Cond {
 	return []seccomp.Cond{{Arg: protArg, Mask: unix.PROT_EXEC, Value: unix.PROT_EXEC}}
 }
 
-// sysMmap refuses mappings both writable and executable.
+// sysMmap refuses mappings both writable and executable (memory.wx:
+// deny) and, with memory.exec_mappings: readonly, executable mappings of
+// files the guest could have written (outside read-only mounts).
 func sysMmap(c *Call) (int64, unix.Errno) {
-	prot := c.Arg(2)
-	if prot&unix.PROT_WRITE != 0 && prot&unix.PROT_EXEC != 0 {
+	prot, flags := c.Arg(2), c.Arg(3)
+	if c.s.cfg.DenyWX && prot&unix.PROT_WRITE != 0 && prot&unix.PROT_EXEC != 0 {
 		c.s.log.WithField("syscall", "mmap").Info("denied: writable and executable memory (memory.wx: deny)")
+		return 0, unix.EACCES
+	}
+	if c.s.cfg.ExecFromReadOnly && prot&unix.PROT_EXEC != 0 && flags&unix.MAP_ANONYMOUS == 0 {
+		// The fd is taken once and its mount decided on that copy; a racing
+		// dup2 could make the kernel map another fd the guest holds (which
+		// it opened through the sentry, from its own view).
+		fd, m, _, errno := fdMount(c, c.Int(4))
+		if errno != 0 {
+			return 0, errno
+		}
+		unix.Close(fd)
+		if m != nil && m.ReadOnly {
+			return c.Continue()
+		}
+		c.s.log.WithField("syscall", "mmap").Info("denied: executable mapping of a file outside read-only mounts (memory.exec_mappings: readonly)")
 		return 0, unix.EACCES
 	}
 	return c.Continue()
@@ -40,6 +57,9 @@ func sysMprotect(c *Call) (int64, unix.Errno) {
 	name := "mprotect"
 	if int(c.notif.Data.Nr) == unix.SYS_PKEY_MPROTECT {
 		name = "pkey_mprotect"
+	}
+	if !c.s.cfg.DenyWX {
+		return c.Continue()
 	}
 	if prot&unix.PROT_WRITE != 0 && prot&unix.PROT_EXEC != 0 {
 		c.s.log.WithField("syscall", name).Info("denied: writable and executable memory (memory.wx: deny)")

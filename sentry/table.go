@@ -108,6 +108,9 @@ type Options struct {
 	// executable; mmap/mprotect are then routed when they ask for
 	// PROT_EXEC.
 	DenyWX bool
+	// ExecFromReadOnly routes mmap with PROT_EXEC so that executable file
+	// mappings can be limited to read-only mounts.
+	ExecFromReadOnly bool
 }
 
 // wxCalls are routed (when asking for PROT_EXEC) only with Options.DenyWX,
@@ -135,9 +138,9 @@ func FilterSpec(opts Options) seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
-		case wxCalls[nr] != 0 && !opts.DenyWX:
+		case wxCalls[nr] != 0 && !opts.DenyWX && !(opts.ExecFromReadOnly && nr == unix.SYS_MMAP):
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
-		case wxCalls[nr] != 0 && opts.DenyWX:
+		case wxCalls[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate, Conds: wxConds(wxCalls[nr])},
 				seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case listingCalls[nr] && !opts.HideNamesInListings:
