@@ -87,11 +87,19 @@ func (s *Sentry) watchBlocked() {
 		s.watch.mu.Unlock()
 		for _, b := range due {
 			dead := !s.listener.IDValid(b.id)
-			if dead || signalPending(b.tid) {
+			if !dead && !signalPending(b.tid) {
+				continue
+			}
+			// Abort only a call still blocked: done() deregisters under the
+			// same lock, so an abort cannot land on a later operation (a
+			// later open of the same FIFO would be woken without a peer).
+			s.watch.mu.Lock()
+			if _, still := s.watch.calls[b]; still {
 				b.interrupted.Store(!dead)
 				b.aborted.Store(true)
 				b.abort()
 			}
+			s.watch.mu.Unlock()
 		}
 	}
 }
