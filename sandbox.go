@@ -32,7 +32,14 @@ type Cmd struct {
 	Policy *policies.Policy
 	Path   string   // program: a guest path, or a name looked up in PATH
 	Args   []string // argv, including argv[0]
-	Env    []string // nil: the sandbox's own environment
+	Env    []string // nil: built from the policy (see EnvPass, EnvSet)
+	// EnvPass and EnvSet add to the policy's environment: names to take
+	// from the caller's, and K=V pairs.
+	EnvPass, EnvSet []string
+	// Timeout, when set, kills the whole sandbox after that long;
+	// TimedOut then reports it.
+	Timeout  time.Duration
+	TimedOut bool
 	Dir    string   // working directory (host path; default: current)
 
 	Root      string   // host directory to use as the guest's "/"
@@ -197,7 +204,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	env := c.Env
 	if env == nil {
-		env = os.Environ()
+		env = c.Policy.BuildEnv(os.Environ(), c.EnvPass, c.EnvSet, guestCwd)
 	}
 	hostProg, err := c.findProgram(vfs.Ctx{Cwd: cwdDir}, env)
 	unix.Close(cwdDir.FD)
@@ -255,9 +262,19 @@ func (c *Cmd) Start() (err error) {
 		go c.forward()
 	}
 	c.done = make(chan struct{})
+	var timeout <-chan time.Time
+	if c.Timeout > 0 {
+		timeout = time.After(c.Timeout)
+	}
 	go func() {
 		select {
 		case <-c.ctx.Done():
+			c.sentry.KillTree()
+			cmd.Process.Kill()
+		case <-timeout:
+			c.TimedOut = true
+			log.WithField("timeout", c.Timeout.String()).Warn("time is up: killing every process of the sandbox")
+			c.sentry.KillTree()
 			cmd.Process.Kill()
 		case <-c.done:
 		}

@@ -74,6 +74,17 @@ func Bytes(s string) (uint64, error) {
 	return n * mul, nil
 }
 
+// Environment is what the guest's environment is built from; everything
+// else of the caller's environment is dropped (tokens, keys, sockets).
+type Environment struct {
+	// Pass names variables taken from the caller's environment; a trailing
+	// "*" matches a prefix (LC_*).
+	Pass []string `yaml:"pass"`
+	// Set gives variables fixed values. HOME defaults to the guest's
+	// working directory.
+	Set map[string]string `yaml:"set"`
+}
+
 // Policy is one workload's rules.
 type Policy struct {
 	Name        string     `yaml:"name"`
@@ -82,6 +93,58 @@ type Policy struct {
 	Network     string     `yaml:"network"`
 	Limits      Limits     `yaml:"limits"`
 	Memory      Memory     `yaml:"memory"`
+	Environment Environment `yaml:"environment"`
+}
+
+// DefaultPass is the environment the default policy lets through.
+var DefaultPass = []string{"PATH", "LANG", "LC_*", "TERM", "TZ"}
+
+// BuildEnv makes the guest's environment from the caller's: the policy's
+// pass list, then its set values, then extra K=V pairs; HOME is the
+// guest's working directory unless set.
+func (p *Policy) BuildEnv(caller []string, passExtra []string, setExtra []string, cwd string) []string {
+	pass := append(append([]string(nil), p.Environment.Pass...), passExtra...)
+	vals := map[string]string{}
+	var order []string
+	put := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			order = append(order, k)
+		}
+		vals[k] = v
+	}
+	for _, kv := range caller {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		for _, pat := range pass {
+			if pat == k || (strings.HasSuffix(pat, "*") && strings.HasPrefix(k, strings.TrimSuffix(pat, "*"))) {
+				put(k, v)
+				break
+			}
+		}
+	}
+	if _, ok := p.Environment.Set["HOME"]; !ok {
+		put("HOME", cwd)
+	}
+	keys := make([]string, 0, len(p.Environment.Set))
+	for k := range p.Environment.Set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		put(k, p.Environment.Set[k])
+	}
+	for _, kv := range setExtra {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			put(k, v)
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+vals[k])
+	}
+	return out
 }
 
 // Names lists the built-in policies.
@@ -206,6 +269,14 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	check([]string{"filesystem", "tmp"}, fs.Tmp, "private", "none")
 	check([]string{"filesystem", "dev"}, fs.Dev, "minimal", "none")
 	check([]string{"network"}, p.Network, "none", "loopback")
+	if p.Environment.Pass == nil {
+		p.Environment.Pass = DefaultPass
+	}
+	for k := range p.Environment.Set {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			bad([]string{"environment", "set"}, "%q is not a variable name", k)
+		}
+	}
 	if p.Memory.WX == "" {
 		p.Memory.WX = "allow"
 	}

@@ -41,3 +41,16 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v", p)
 	}
 }
+
+func TestBuildEnv(t *testing.T) {
+	p, err := Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := []string{"PATH=/usr/bin", "AWS_SECRET_ACCESS_KEY=x", "LC_ALL=C", "SSH_AUTH_SOCK=/run/a", "TERM=xterm", "HOME=/root", "FOO=1"}
+	got := strings.Join(p.BuildEnv(caller, []string{"FOO"}, []string{"BAR=2", "PATH=/bin"}, "/work"), " ")
+	want := "PATH=/bin LC_ALL=C TERM=xterm FOO=1 HOME=/work BAR=2"
+	if got != want {
+		t.Fatalf("env = %q\nwant  %q", got, want)
+	}
+}

@@ -415,7 +415,32 @@ func (s *Sentry) liveProcesses() int {
 		defer s.tasks.mu.Unlock()
 		return len(s.tasks.procs)
 	}
-	n := 0
+	return len(s.descendants())
+}
+
+// KillTree kills every process of the sandbox (the watchdog's descendants,
+// orphans included, and the processes the sentry knows), repeating until
+// none is left so that a guest forking while it dies cannot slip away.
+func (s *Sentry) KillTree() {
+	for round := 0; round < 100; round++ {
+		pids := s.descendants()
+		s.KillAll()
+		if len(pids) == 0 {
+			return
+		}
+		for _, p := range pids {
+			unix.Kill(p, unix.SIGKILL)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// descendants lists the watchdog's descendants.
+func (s *Sentry) descendants() []int {
+	if s.watchdog <= 0 {
+		return nil
+	}
+	var out []int
 	queue := []int{s.watchdog}
 	for len(queue) > 0 {
 		pid := queue[0]
@@ -428,13 +453,13 @@ func (s *Sentry) liveProcesses() int {
 			}
 			for _, f := range strings.Fields(string(b)) {
 				if c, err := strconv.Atoi(f); err == nil {
-					n++
+					out = append(out, c)
 					queue = append(queue, c)
 				}
 			}
 		}
 	}
-	return n
+	return out
 }
 
 // mayFork applies the process limit: the approximate count (known

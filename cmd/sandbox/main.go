@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.yaml.in/yaml/v3"
 
 	"sandbox"
 	"sandbox/policies"
@@ -26,7 +28,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage: sandbox run [flags] -- PROGRAM [ARGS...]
-       sandbox policy list
+       sandbox policy list | show NAME|FILE | check FILE
 
 Runs PROGRAM with its syscalls routed to the sandbox's sentry under a policy
 (default: system directories read-only, the current directory read-write, a
@@ -61,7 +63,8 @@ func main() {
 type runOpts struct {
 	policy, root, cwd, logLevel string
 	verbose                     bool
-	ro, rw, hide                listFlag
+	ro, rw, hide, env, envPass  listFlag
+	timeout                     time.Duration
 }
 
 func runFlags(o *runOpts) *flag.FlagSet {
@@ -75,6 +78,9 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.ro, "ro", "show host `PATH` read-only (repeatable)")
 	fs.Var(&o.rw, "rw", "show host `PATH` read-write (repeatable)")
 	fs.Var(&o.hide, "hide", "make `PATH` look absent (repeatable)")
+	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
+	fs.Var(&o.envPass, "env-pass", "pass variable `K` from this environment (repeatable)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "kill the whole sandbox after `DURATION` (exit status 124, like timeout(1))")
 	fs.BoolVar(&o.verbose, "v", false, "say what the sandbox does (info logs)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log `LEVEL`: debug, info, warn, error")
 	return fs
@@ -111,6 +117,13 @@ func run(args []string) int {
 	cmd := sandbox.Command(context.Background(), pol, rest[0], rest[1:]...)
 	cmd.Root, cmd.Dir = o.root, o.cwd
 	cmd.ReadOnly, cmd.ReadWrite, cmd.Hide = o.ro, o.rw, o.hide
+	for _, kv := range o.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			fmt.Fprintf(os.Stderr, "sandbox run: --env %q: want K=V\n", kv)
+			return 2
+		}
+	}
+	cmd.EnvSet, cmd.EnvPass, cmd.Timeout = o.env, o.envPass, o.timeout
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ForwardSignals = true
 	cmd.Log = log
@@ -119,6 +132,10 @@ func run(args []string) int {
 		return 126
 	}
 	err = cmd.Wait()
+	if cmd.TimedOut {
+		fmt.Fprintf(os.Stderr, "sandbox: timed out after %v; every process of the sandbox was killed\n", o.timeout)
+		return 124
+	}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
@@ -128,6 +145,28 @@ func run(args []string) int {
 }
 
 func policyCmd(args []string) int {
+	if len(args) == 2 && args[0] == "show" {
+		p, err := policies.Load(args[1])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox policy show: %v\n", err)
+			return 1
+		}
+		out, err := yaml.Marshal(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox policy show: %v\n", err)
+			return 1
+		}
+		fmt.Printf("# effective policy %s (defaults filled in)\n%s", args[1], out)
+		return 0
+	}
+	if len(args) == 2 && args[0] == "check" {
+		if _, err := policies.Load(args[1]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("%s: ok\n", args[1])
+		return 0
+	}
 	if len(args) == 1 && args[0] == "list" {
 		for _, n := range policies.Names() {
 			p, err := policies.Load(n)
@@ -139,6 +178,6 @@ func policyCmd(args []string) int {
 		}
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "usage: sandbox policy list")
+	fmt.Fprintln(os.Stderr, "usage: sandbox policy list | show NAME|FILE | check FILE")
 	return 2
 }
