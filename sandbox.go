@@ -40,7 +40,7 @@ type Cmd struct {
 	// TimedOut then reports it.
 	Timeout  time.Duration
 	TimedOut bool
-	Dir    string   // working directory (host path; default: current)
+	Dir      string // working directory (host path; default: current)
 
 	Root      string   // host directory to use as the guest's "/"
 	ReadOnly  []string // extra host paths shown read-only

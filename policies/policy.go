@@ -87,12 +87,12 @@ type Environment struct {
 
 // Policy is one workload's rules.
 type Policy struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Filesystem  Filesystem `yaml:"filesystem"`
-	Network     string     `yaml:"network"`
-	Limits      Limits     `yaml:"limits"`
-	Memory      Memory     `yaml:"memory"`
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Filesystem  Filesystem  `yaml:"filesystem"`
+	Network     string      `yaml:"network"`
+	Limits      Limits      `yaml:"limits"`
+	Memory      Memory      `yaml:"memory"`
 	Environment Environment `yaml:"environment"`
 }
 
