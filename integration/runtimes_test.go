@@ -73,6 +73,17 @@ func runtimeCases(t *testing.T) []parityCase {
 		{name: "git-200-files", argv: []string{"/bin/sh", "-c", gitScript}, setup: gitTree,
 			want: []string{"commits 2", "files 201", "status-lines 1"}},
 	}
+	cases = append(cases, parityCase{name: "shebang-scripts", argv: []string{"/bin/sh", "-c", "./s.sh && ./p.py && ./nested"},
+		files: map[string]string{
+			"s.sh":   "#!/bin/sh\necho sh-script $0\n",
+			"p.py":   "#!/usr/bin/env python3\nimport sys; print('py-script', sys.argv[0])\n",
+			"inner":  "#!/bin/sh\necho inner-interp \"$@\"\n",
+			"nested": "#!" + "./inner arg\n",
+		}, setup: func(t *testing.T, dir string) {
+			for _, f := range []string{"s.sh", "p.py", "inner", "nested"} {
+				os.Chmod(filepath.Join(dir, f), 0o755)
+			}
+		}, want: []string{"sh-script ./s.sh", "py-script ./p.py"}})
 	if bb, err := exec.LookPath("busybox"); err == nil {
 		cases = append(cases, parityCase{name: "busybox-sh", argv: []string{bb, "sh", "-c", busyboxSh}, files: seedFiles,
 			want: []string{"trapped", "status 2", "waited", "42"}})

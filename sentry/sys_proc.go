@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -100,7 +101,7 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	// The fd table is not touched: the exec may still fail (and then keeps
 	// every fd); entries of fds a successful exec closed fail their kcmp
 	// check at next use and are dropped then.
-	chk := &execCheck{want: fileID{want.Dev, want.Ino}}
+	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, interpreters(hostfd)...)}
 	var old unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(c.Task.Tid)+"/exe", &old) == nil {
 		chk.old = fileID{old.Dev, old.Ino}
@@ -126,8 +127,13 @@ func (s *Sentry) checkExec(p *Process) bool {
 		return true // gone
 	}
 	got := fileID{st.Dev, st.Ino}
-	if got == chk.want || got == chk.old {
+	if got == chk.old {
 		return true
+	}
+	for _, w := range chk.want {
+		if got == w {
+			return true
+		}
 	}
 	s.log.WithField("pid", p.Tgid).Error("killed: the program running is not the one execve was checked for (path swapped during exec)")
 	unix.Kill(p.Tgid, unix.SIGKILL)
@@ -266,4 +272,35 @@ func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) {
 		return 0, unix.ESRCH
 	}
 	return c.Continue()
+}
+
+// interpreters follows the #! lines of a script (as the kernel does, up to
+// its nesting limit) and returns the interpreters' identities: for a script
+// the image that runs is its interpreter.
+func interpreters(fd int) []fileID {
+	var out []fileID
+	cur, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	for depth := 0; err == nil && depth < 4; depth++ {
+		buf := make([]byte, 256)
+		n, _ := unix.Read(cur, buf)
+		unix.Close(cur)
+		if n < 3 || buf[0] != '#' || buf[1] != '!' {
+			return out
+		}
+		line := string(buf[2:n])
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			return out
+		}
+		var st unix.Stat_t
+		if unix.Stat(f[0], &st) != nil {
+			return out
+		}
+		out = append(out, fileID{st.Dev, st.Ino})
+		cur, err = unix.Open(f[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
+	return out
 }

@@ -82,7 +82,8 @@ type Process struct {
 }
 
 type execCheck struct {
-	want, old fileID
+	want []fileID // the checked file, and the #! interpreters it names
+	old  fileID
 }
 
 type fileID struct{ dev, ino uint64 }
