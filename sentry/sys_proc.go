@@ -101,7 +101,7 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	// The fd table is not touched: the exec may still fail (and then keeps
 	// every fd); entries of fds a successful exec closed fail their kcmp
 	// check at next use and are dropped then.
-	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, interpreters(hostfd)...)}
+	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, interpreters(hostfd, c.Task.Tid)...)}
 	var old unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(c.Task.Tid)+"/exe", &old) == nil {
 		chk.old = fileID{old.Dev, old.Ino}
@@ -277,8 +277,15 @@ func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) {
 // interpreters follows the #! lines of a script (as the kernel does, up to
 // its nesting limit) and returns the interpreters' identities: for a script
 // the image that runs is its interpreter.
-func interpreters(fd int) []fileID {
+// A relative interpreter path is resolved, as the kernel does, from the
+// task's cwd.
+func interpreters(fd, tid int) []fileID {
 	var out []fileID
+	kcwd, err := unix.Open("/proc/"+strconv.Itoa(tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(kcwd)
 	cur, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	for depth := 0; err == nil && depth < 4; depth++ {
 		buf := make([]byte, 256)
@@ -296,11 +303,11 @@ func interpreters(fd int) []fileID {
 			return out
 		}
 		var st unix.Stat_t
-		if unix.Stat(f[0], &st) != nil {
+		if unix.Fstatat(kcwd, f[0], &st, 0) != nil {
 			return out
 		}
 		out = append(out, fileID{st.Dev, st.Ino})
-		cur, err = unix.Open(f[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		cur, err = unix.Openat(kcwd, f[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	}
 	return out
 }
