@@ -51,6 +51,12 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
+	// Trace, when set, receives one strace-style line per routed call;
+	// Summary keeps per-syscall counts for WriteSummary.
+	Trace   io.Writer
+	Summary bool
+	tracer  *sentry.Tracer
+
 	// ForwardSignals relays SIGINT, SIGTERM and SIGHUP to the guest.
 	ForwardSignals bool
 	Log            *logrus.Logger
@@ -229,7 +235,10 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes,
+	if c.Trace != nil || c.Summary {
+		c.tracer = sentry.NewTracer(c.Trace)
+	}
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer,
 		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}); err != nil {
 		return err
 	}
@@ -450,6 +459,13 @@ func foreground() bool {
 	return err == nil && pg == unix.Getpgrp()
 }
 
+// WriteSummary prints the syscall summary (Summary must have been set).
+func (c *Cmd) WriteSummary(w io.Writer) {
+	if c.tracer != nil {
+		c.tracer.WriteSummary(w)
+	}
+}
+
 // Wait waits for the guest's first process to exit, then stops every
 // process it left behind and removes the private /tmp.
 func (c *Cmd) Wait() error {
@@ -458,6 +474,10 @@ func (c *Cmd) Wait() error {
 	}
 	err := c.cmd.Wait()
 	c.ProcessState = c.cmd.ProcessState
+	c.logger().WithField("status", ExitStatus(c.ProcessState)).Info("guest exited")
+	if c.sentry != nil {
+		c.sentry.LogDenialCounts()
+	}
 	close(c.done)
 	c.cleanup()
 	var ee *exec.ExitError

@@ -74,6 +74,8 @@ func main() {
 	sm, sbst = loop(box, bin, "openat", 20000)
 	fmt.Printf("routed openat+close (median)        %8.2f us   %8.2f us   %.1fx (+%.2f us)\n", nm/1000, sm/1000, sm/nm, (sm-nm)/1000)
 	fmt.Printf("routed openat+close (best)          %8.2f us   %8.2f us   %.1fx (+%.2f us)\n", nb/1000, sbst/1000, sbst/nb, (sbst-nb)/1000)
+	tm, _ := loop([]string{sb, "run", "--trace=/dev/null", "--ro", dir, "--"}, bin, "openat", 20000)
+	fmt.Printf("  with --trace (to /dev/null)       %8.2f us   %8.2f us   %.2fx of untraced\n", nm/1000, tm/1000, tm/sm)
 	nm, _ = loop(nil, bin, "forkexec", 200)
 	sm, _ = loop(box, bin, "forkexec", 200)
 	fmt.Printf("fork+exec+wait /bin/true (median)   %8.0f us   %8.0f us   %.2fx\n", nm/1000, sm/1000, sm/nm)
@@ -104,5 +106,5 @@ func main() {
 	fmt.Printf("checked 64 B copy-in (VMA cached)   %8.2f us   unchecked %6.2f us  +%.2f us\n",
 		median(med["CopyIn64"])/1000, median(med["CopyIn64Unchecked"])/1000, (median(med["CopyIn64"])-median(med["CopyIn64Unchecked"]))/1000)
 	fmt.Printf("VMA lookup (PROCMAP_QUERY ioctl)    %8.2f us\n", median(med["VMAQuery"])/1000)
-	fmt.Println("targets: passthrough <= 1.1x; routed openat+close <= 10 us; start-up <= +5 ms; fork+exec+wait <= 1.5x; copy check <= +0.3 us")
+	fmt.Println("targets: passthrough <= 1.1x; routed openat+close <= 10 us; start-up <= +5 ms; fork+exec+wait <= 1.5x; copy check <= +0.3 us; tracing <= 2x")
 }

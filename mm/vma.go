@@ -79,6 +79,15 @@ func (as *AddressSpace) Lookup(addr uint64) (VMA, bool) {
 		}
 	}
 	e, ok := as.query(addr)
+	if !ok && v.maps != nil {
+		// The maps file answers for the address space that was current
+		// when it was opened; after an execve that one is gone. Before
+		// calling it a fault, ask the current one.
+		v.maps.Close()
+		v.maps = nil
+		v.cache = [8]VMA{}
+		e, ok = as.query(addr)
+	}
 	if ok {
 		v.cache[v.next] = e
 		v.next = (v.next + 1) % len(v.cache)

@@ -3,8 +3,10 @@ package sentry
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -23,6 +25,8 @@ type Config struct {
 	// MaxProcs limits the sandbox's processes: fork beyond it fails with
 	// EAGAIN, as RLIMIT_NPROC does. 0 means no limit.
 	MaxProcs int
+	// Tracer, when set, gets every routed call (--trace, --summary).
+	Tracer *Tracer
 	// DenyWX and ExecFromReadOnly are the memory policy (sys_mmap.go); the
 	// filter must route PROT_EXEC mappings (Options.DenyWX or
 	// Options.ExecFromReadOnly).
@@ -44,6 +48,13 @@ type Sentry struct {
 	// watchdog is the guest's parent process (see the root package).
 	watchdog int
 	watch    watcher
+	tracer   *Tracer // nil: no tracing, and no cost
+
+	procDevOnce sync.Once
+	procDev     uint64
+
+	denyMu  sync.Mutex
+	denials map[string]int
 }
 
 // New returns a sentry for cfg. Start it with Serve once the listener is
@@ -56,7 +67,7 @@ func New(cfg Config) (*Sentry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sentry: epoll: %w", err)
 	}
-	s := &Sentry{cfg: cfg, fs: cfg.FS, log: cfg.Log}
+	s := &Sentry{cfg: cfg, fs: cfg.FS, log: cfg.Log, tracer: cfg.Tracer}
 	s.tasks = tasks{byTid: map[int]*Task{}, procs: map[int]*Process{}, pending: map[int][]forkSnapshot{}, epfd: epfd}
 	go s.reap()
 	return s, nil
@@ -160,6 +171,44 @@ type Call struct {
 	after func()
 	// blocked is set while the call may block (see interrupt.go).
 	blocked *blocked
+	// reason says why the policy refused the call (for the trace).
+	reason string
+}
+
+// deny refuses the call for a policy reason: the guest sees errno, the
+// trace and the log see why.
+func (c *Call) deny(errno unix.Errno, reason string) (int64, unix.Errno) {
+	c.reason = reason
+	c.s.denied(Name(int(c.notif.Data.Nr)), reason, int(c.notif.Pid))
+	return 0, errno
+}
+
+// denied logs a denial the first time it happens; repeats are counted and
+// reported once at exit, so a noisy guest cannot flood the log.
+func (s *Sentry) denied(syscall, reason string, pid int) {
+	key := syscall + "\x00" + reason
+	s.denyMu.Lock()
+	if s.denials == nil {
+		s.denials = map[string]int{}
+	}
+	s.denials[key]++
+	first := s.denials[key] == 1
+	s.denyMu.Unlock()
+	if first {
+		s.log.WithFields(logrus.Fields{"syscall": syscall, "pid": pid}).Info("denied: " + reason)
+	}
+}
+
+// LogDenialCounts reports the denials that repeated.
+func (s *Sentry) LogDenialCounts() {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	for key, n := range s.denials {
+		if n > 1 {
+			name, reason, _ := strings.Cut(key, "\x00")
+			s.log.WithFields(logrus.Fields{"syscall": name, "count": n}).Info("denied repeatedly: " + reason)
+		}
+	}
 }
 
 // Arg returns raw argument i.
@@ -206,17 +255,42 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 	h := handlerFor(nr)
 	var val int64
 	var errno unix.Errno
+	var start time.Time
+	if s.tracer != nil {
+		start = time.Now()
+	}
 	if h == nil {
 		errno = unix.ENOSYS
 	} else {
 		val, errno = h(&c)
 	}
+	// With a tracer, the line is written before the reply: the guest's
+	// out-parameters are still what the call returned, and a task's lines
+	// come in its order. An fd is then installed without SEND, so that its
+	// number is known before the reply.
+	send := s.tracer == nil
 	switch {
 	case c.addFD >= 0:
 		newfd := -1
 		if errno == 0 {
 			var err error
-			newfd, err = s.listener.AddFD(n.ID, c.addFD, c.setFD, c.cloexc, true)
+			newfd, err = s.listener.AddFD(n.ID, c.addFD, c.setFD, c.cloexc, send)
+			if !send {
+				if err != nil {
+					e, _ := err.(unix.Errno)
+					s.tracer.record(&c, 0, e, time.Since(start))
+					if err != unix.ENOENT {
+						s.listener.Reply(n.ID, 0, e)
+					}
+				} else {
+					s.tracer.record(&c, int64(newfd), 0, time.Since(start))
+					s.listener.Reply(n.ID, int64(newfd), 0)
+				}
+				err = nil
+				if newfd < 0 {
+					err = unix.EBADF
+				}
+			}
 			if err != nil && err != unix.ENOENT {
 				// ADDFD failed for a reason of the guest's (EMFILE,
 				// EBADF for a setfd over the limit): answer with it.
@@ -228,6 +302,9 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 				newfd = -1
 			}
 		} else {
+			if !send {
+				s.tracer.record(&c, 0, errno, time.Since(start))
+			}
 			s.listener.Reply(n.ID, 0, errno)
 		}
 		if c.installed != nil {
@@ -237,8 +314,14 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 			unix.Close(c.addFD)
 		}
 	case c.cont && errno == 0:
+		if !send {
+			s.tracer.record(&c, 0, 0, time.Since(start))
+		}
 		s.listener.Continue(n.ID)
 	default:
+		if !send {
+			s.tracer.record(&c, val, errno, time.Since(start))
+		}
 		s.listener.Reply(n.ID, val, errno)
 	}
 	if c.after != nil {

@@ -357,3 +357,19 @@ func (s *Sentry) mounts() string {
 	}
 	return b.String()
 }
+
+// scratchDev is the device of the host directory behind the guest's /proc
+// (0 when there is none).
+func (s *Sentry) scratchDev() uint64 {
+	s.procDevOnce.Do(func() {
+		for _, m := range s.fs.Mounts() {
+			if m.Kind == vfs.ProcDir {
+				var st unix.Stat_t
+				if unix.Fstat(m.FD(), &st) == nil {
+					s.procDev = st.Dev
+				}
+			}
+		}
+	})
+	return s.procDev
+}

@@ -27,8 +27,7 @@ func wxConds(protArg uint) []seccomp.Cond {
 func sysMmap(c *Call) (int64, unix.Errno) {
 	prot, flags := c.Arg(2), c.Arg(3)
 	if c.s.cfg.DenyWX && prot&unix.PROT_WRITE != 0 && prot&unix.PROT_EXEC != 0 {
-		c.s.log.WithField("syscall", "mmap").Info("denied: writable and executable memory (memory.wx: deny)")
-		return 0, unix.EACCES
+		return c.deny(unix.EACCES, "writable and executable memory (memory.wx: deny)")
 	}
 	if c.s.cfg.ExecFromReadOnly && prot&unix.PROT_EXEC != 0 && flags&unix.MAP_ANONYMOUS == 0 {
 		// The fd is taken once and its mount decided on that copy; a racing
@@ -42,8 +41,7 @@ func sysMmap(c *Call) (int64, unix.Errno) {
 		if m != nil && m.ReadOnly {
 			return c.Continue()
 		}
-		c.s.log.WithField("syscall", "mmap").Info("denied: executable mapping of a file outside read-only mounts (memory.exec_mappings: readonly)")
-		return 0, unix.EACCES
+		return c.deny(unix.EACCES, "executable mapping of a file outside read-only mounts (memory.exec_mappings: readonly)")
 	}
 	return c.Continue()
 }
@@ -54,23 +52,17 @@ func sysMmap(c *Call) (int64, unix.Errno) {
 // flipping it to executable.
 func sysMprotect(c *Call) (int64, unix.Errno) {
 	addr, length, prot := c.Arg(0), c.Arg(1), c.Arg(2)
-	name := "mprotect"
-	if int(c.notif.Data.Nr) == unix.SYS_PKEY_MPROTECT {
-		name = "pkey_mprotect"
-	}
 	if !c.s.cfg.DenyWX {
 		return c.Continue()
 	}
 	if prot&unix.PROT_WRITE != 0 && prot&unix.PROT_EXEC != 0 {
-		c.s.log.WithField("syscall", name).Info("denied: writable and executable memory (memory.wx: deny)")
-		return 0, unix.EACCES
+		return c.deny(unix.EACCES, "writable and executable memory (memory.wx: deny)")
 	}
 	if length == 0 {
 		return c.Continue()
 	}
 	if wasWritable(c.Task.Proc.Tgid, addr, addr+length) {
-		c.s.log.WithField("syscall", name).Info("denied: making written memory executable (memory.wx: deny)")
-		return 0, unix.EACCES
+		return c.deny(unix.EACCES, "making written memory executable (memory.wx: deny)")
 	}
 	return c.Continue()
 }

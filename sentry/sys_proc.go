@@ -41,6 +41,7 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	if !p.execed {
 		// The sandbox's own init stage starting the guest program.
 		p.execed = true
+		p.mem.Reset()
 		return c.Continue()
 	}
 	if flags&^(atEmptyPath|unix.AT_SYMLINK_NOFOLLOW) != 0 {

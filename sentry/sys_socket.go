@@ -20,8 +20,7 @@ func sysSocket(c *Call) (int64, unix.Errno) {
 		if c.s.cfg.Network == "loopback" {
 			return c.Continue()
 		}
-		c.s.log.WithField("syscall", "socket").Info("denied: network is off in this policy")
-		return 0, unix.EACCES
+		return c.deny(unix.EACCES, "network is off in this policy")
 	}
 	return 0, unix.EAFNOSUPPORT
 }
@@ -97,7 +96,8 @@ func (c *Call) checkAddr(sa sockaddr, call string) ([]byte, func(), unix.Errno) 
 		if sa.abs {
 			// Abstract names are shared with the whole host network
 			// namespace: host services listen there.
-			c.s.log.WithField("syscall", call).Info("denied: abstract unix socket outside the sandbox")
+			c.reason = "abstract unix sockets reach outside the sandbox"
+			c.s.denied(call, c.reason, int(c.notif.Pid))
 			return nil, nil, unix.EACCES
 		}
 		if sa.path == "" {
@@ -118,7 +118,8 @@ func (c *Call) checkAddr(sa sockaddr, call string) ([]byte, func(), unix.Errno) 
 		if c.s.cfg.Network == "loopback" {
 			return sa.raw, func() {}, 0
 		}
-		c.s.log.WithField("syscall", call).Info("denied: network is off in this policy")
+		c.reason = "network is off in this policy"
+		c.s.denied(call, c.reason, int(c.notif.Pid))
 		return nil, nil, unix.ENETUNREACH
 	}
 	return nil, nil, unix.EAFNOSUPPORT
@@ -183,8 +184,7 @@ func sysBind(c *Call) (int64, unix.Errno) {
 		return 0, 0
 	}
 	if sa.family == unix.AF_UNIX && sa.abs {
-		c.s.log.WithField("syscall", "bind").Info("denied: abstract unix socket outside the sandbox")
-		return 0, unix.EACCES
+		return c.deny(unix.EACCES, "abstract unix sockets reach outside the sandbox")
 	}
 	addr, rel, errno := c.checkAddr(sa, "bind")
 	if errno != 0 {

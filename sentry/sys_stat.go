@@ -33,6 +33,13 @@ func fstatGuest(c *Call, fd int) (unix.Stat_t, unix.Errno) {
 	if err := unix.Fstat(nfd, &st); err != nil {
 		return st, err.(unix.Errno)
 	}
+	// A file of the guest's /proc lives on the scratch filesystem; procfs
+	// reports size 0 for its files.
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Dev == c.s.scratchDev() {
+		if host, err := os.Readlink("/proc/self/fd/" + itoa(nfd)); err == nil && c.s.fs.IsProcFile(host) {
+			st.Size, st.Blocks = 0, 0
+		}
+	}
 	return st, 0
 }
 

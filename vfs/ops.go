@@ -1,6 +1,8 @@
 package vfs
 
 import (
+	"strings"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -348,7 +350,22 @@ func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, unix.Errno) {
 		return st, statAt(gfd, "", &st, 0)
 	}
 	fd, name := e.Target()
-	return st, statAt(fd, name, &st, 0)
+	errno = statAt(fd, name, &st, 0)
+	if errno == 0 && e.Mount().Kind == ProcDir && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		st.Size, st.Blocks = 0, 0 // as procfs reports its files
+	}
+	return st, errno
+}
+
+// IsProcFile tells whether host path names a file of a ProcDir mount (its
+// stat must say size 0, as procfs does).
+func (fs *FS) IsProcFile(host string) bool {
+	for _, m := range fs.ordered {
+		if m.Kind == ProcDir && strings.HasPrefix(host, m.Host+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // Statx is statx(2) on a path.
@@ -374,6 +391,9 @@ func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.
 	}
 	if err := unix.Statx(fd, name, fl, mask, &stx); err != nil {
 		return stx, err.(unix.Errno)
+	}
+	if e.Mount().Kind == ProcDir && stx.Mode&unix.S_IFMT == unix.S_IFREG {
+		stx.Size, stx.Blocks = 0, 0
 	}
 	return stx, 0
 }

@@ -65,7 +65,23 @@ type runOpts struct {
 	verbose                     bool
 	ro, rw, hide, env, envPass  listFlag
 	timeout                     time.Duration
+	trace                       string
+	summary                     bool
+	logFormat                   string
 }
+
+// traceFlag is --trace[=FILE]: a bool flag that also takes a value.
+type traceFlag struct{ dst *string }
+
+func (f traceFlag) String() string { return "" }
+func (f traceFlag) Set(v string) error {
+	if v == "true" {
+		v = "-"
+	}
+	*f.dst = v
+	return nil
+}
+func (f traceFlag) IsBoolFlag() bool { return true }
 
 func runFlags(o *runOpts) *flag.FlagSet {
 	if o == nil {
@@ -81,6 +97,9 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
 	fs.Var(&o.envPass, "env-pass", "pass variable `K` from this environment (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "kill the whole sandbox after `DURATION` (exit status 124, like timeout(1))")
+	fs.Var(traceFlag{&o.trace}, "trace", "print every routed syscall, strace-style, to stderr (or --trace=`FILE`)")
+	fs.BoolVar(&o.summary, "summary", false, "at exit, print a per-syscall table like strace -c")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log `FORMAT`: text (for people) or json (for machines)")
 	fs.BoolVar(&o.verbose, "v", false, "say what the sandbox does (info logs)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log `LEVEL`: debug, info, warn, error")
 	return fs
@@ -109,6 +128,14 @@ func run(args []string) int {
 		lvl = logrus.InfoLevel
 	}
 	log.SetLevel(lvl)
+	switch o.logFormat {
+	case "text":
+	case "json":
+		log.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		fmt.Fprintf(os.Stderr, "sandbox run: --log-format %q: want text or json\n", o.logFormat)
+		return 2
+	}
 	pol, err := policies.Load(o.policy)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
@@ -124,6 +151,20 @@ func run(args []string) int {
 		}
 	}
 	cmd.EnvSet, cmd.EnvPass, cmd.Timeout = o.env, o.envPass, o.timeout
+	switch o.trace {
+	case "":
+	case "-":
+		cmd.Trace = os.Stderr
+	default:
+		f, err := os.Create(o.trace)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox run: --trace: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		cmd.Trace = f
+	}
+	cmd.Summary = o.summary
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ForwardSignals = true
 	cmd.Log = log
@@ -132,6 +173,9 @@ func run(args []string) int {
 		return 126
 	}
 	err = cmd.Wait()
+	if o.summary {
+		cmd.WriteSummary(os.Stderr)
+	}
 	if cmd.TimedOut {
 		fmt.Fprintf(os.Stderr, "sandbox: timed out after %v; every process of the sandbox was killed\n", o.timeout)
 		return 124
