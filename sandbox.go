@@ -55,6 +55,9 @@ type Cmd struct {
 	// Summary keeps per-syscall counts for WriteSummary.
 	Trace   io.Writer
 	Summary bool
+	// TraceAll routes every syscall, pass-class ones too, so that Trace
+	// and Summary see everything (each such call pays a round trip).
+	TraceAll bool
 	tracer  *sentry.Tracer
 
 	// ForwardSignals relays SIGINT, SIGTERM and SIGHUP to the guest.
@@ -193,7 +196,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	progc := make(chan compiled, 1)
 	go func() {
-		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}))
+		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll}))
 		progc <- compiled{p, err}
 	}()
 	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
@@ -238,7 +241,7 @@ func (c *Cmd) Start() (err error) {
 	if c.Trace != nil || c.Summary {
 		c.tracer = sentry.NewTracer(c.Trace)
 	}
-	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer,
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
 		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}); err != nil {
 		return err
 	}

@@ -127,3 +127,23 @@ func TestJSONLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceAll: --trace=all shows pass-class calls too (mmap, brk), and
+// the program still works.
+func TestTraceAll(t *testing.T) {
+	dir := t.TempDir()
+	res := runSandbox(t, runSpec{Dir: dir}, []string{"--trace=all"}, "/bin/sh", "-c", "echo hi")
+	if res.Status != 0 || string(res.Stdout) != "hi\n" {
+		t.Fatalf("%s", res.describe())
+	}
+	for _, want := range []string{"] mmap(", "] brk(", "] openat(AT_FDCWD, \"/etc/ld.so.cache\", O_RDONLY|O_CLOEXEC) = 3", "] write(1, \"hi\\n\", 3) = ? <continued>"} {
+		if !strings.Contains(string(res.Stderr), want) {
+			t.Errorf("--trace=all lacks %q\n%s", want, res.describe())
+		}
+	}
+	// The sandbox's own init stage is not the guest: the trace starts at
+	// the guest's execve.
+	if first, _, _ := strings.Cut(string(res.Stderr), "\n"); !strings.Contains(first, "] execve(") {
+		t.Errorf("the trace does not start with the guest's execve: %q", first)
+	}
+}

@@ -27,6 +27,9 @@ type Config struct {
 	MaxProcs int
 	// Tracer, when set, gets every routed call (--trace, --summary).
 	Tracer *Tracer
+	// TraceAll: the filter routes pass-class calls too (Options.TraceAll);
+	// the sentry continues them.
+	TraceAll bool
 	// DenyWX and ExecFromReadOnly are the memory policy (sys_mmap.go); the
 	// filter must route PROT_EXEC mappings (Options.DenyWX or
 	// Options.ExecFromReadOnly).
@@ -259,7 +262,9 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 	if s.tracer != nil {
 		start = time.Now()
 	}
-	if h == nil {
+	if h == nil && s.cfg.TraceAll {
+		val, errno = c.Continue() // a pass-class call, routed only to be seen
+	} else if h == nil {
 		errno = unix.ENOSYS
 	} else {
 		val, errno = h(&c)

@@ -111,6 +111,9 @@ type Options struct {
 	// ExecFromReadOnly routes mmap with PROT_EXEC so that executable file
 	// mappings can be limited to read-only mounts.
 	ExecFromReadOnly bool
+	// TraceAll routes every syscall the guest may make, the pass list too
+	// (each is simply continued), so that --trace=all sees everything.
+	TraceAll bool
 }
 
 // wxCalls are routed (when asking for PROT_EXEC) only with Options.DenyWX,
@@ -138,6 +141,8 @@ func FilterSpec(opts Options) seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
+		case opts.TraceAll && (wxCalls[nr] != 0 || listingCalls[nr] || nr == unix.SYS_FCNTL || conditional[nr] != nil):
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
 		case wxCalls[nr] != 0 && !opts.DenyWX && !(opts.ExecFromReadOnly && nr == unix.SYS_MMAP):
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case wxCalls[nr] != 0:
@@ -154,6 +159,8 @@ func FilterSpec(opts Options) seccomp.Spec {
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate, Conds: conditional[nr]},
 				seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case handlers[nr] != nil:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
+		case pass[nr] && opts.TraceAll:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
 		case pass[nr]:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})

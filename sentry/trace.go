@@ -49,6 +49,7 @@ const (
 	aUint   argKind = 'U' // unsigned, decimal
 	aFds    argKind = 'P' // int[2] (out), pipe
 	aOmit   argKind = '-' // not printed
+	aBufIn  argKind = 'B' // input buffer; its length is the next argument
 )
 
 // traceSig lists the arguments of the syscalls the sentry handles.
@@ -70,6 +71,11 @@ var traceSig = map[int]string{
 	unix.SYS_GETXATTR: "ppxd", unix.SYS_LGETXATTR: "ppxd", unix.SYS_MKNOD: "pmd",
 	unix.SYS_MEMFD_CREATE: "pU", unix.SYS_PIDFD_OPEN: "dU", unix.SYS_CLONE: "xxxxx",
 	unix.SYS_MMAP: "xdxxfx", unix.SYS_MPROTECT: "xdx", unix.SYS_SENDTO: "fxdxud",
+	// Pass-class calls, seen with --trace=all.
+	unix.SYS_READ: "fRd", unix.SYS_WRITE: "fBd", unix.SYS_CLOSE: "f", unix.SYS_EXIT_GROUP: "d",
+	unix.SYS_BRK: "x", unix.SYS_MUNMAP: "xd", unix.SYS_LSEEK: "fdd", unix.SYS_FSTAT: "fS",
+	unix.SYS_GETPID: "", unix.SYS_GETPPID: "", unix.SYS_GETUID: "", unix.SYS_GETEUID: "",
+	unix.SYS_WAIT4: "dxdx", unix.SYS_PREAD64: "fRdd", unix.SYS_PWRITE64: "fBdd",
 }
 
 // Tracer receives the lines and keeps the summary.
@@ -89,6 +95,9 @@ func NewTracer(w io.Writer) *Tracer { return &Tracer{w: w, summary: map[int]*cal
 
 func (t *Tracer) record(c *Call, val int64, errno unix.Errno, d time.Duration) {
 	nr := int(c.notif.Data.Nr)
+	if !c.Task.Proc.execed && nr != unix.SYS_EXECVE {
+		return // the sandbox's own init stage, before the guest exists
+	}
 	var line string
 	if t.w != nil {
 		line = c.traceLine(val, errno)
@@ -203,11 +212,28 @@ func (c *Call) formatArg(k argKind, i int, val int64, errno unix.Errno) string {
 			return fmt.Sprintf("%#x", a)
 		}
 		n := val
+		if nr := int(c.notif.Data.Nr); (nr == unix.SYS_READ || nr == unix.SYS_PREAD64) && n > 32 {
+			n = 32
+		}
 		buf := make([]byte, n)
 		if c.Mem().CopyIn(a, buf) != 0 {
 			return fmt.Sprintf("%#x", a)
 		}
 		return quote(strings.TrimSuffix(string(buf), "\x00"), 0)
+	case aBufIn:
+		n := c.Arg(i + 1)
+		if n > 32 {
+			n = 32
+		}
+		buf := make([]byte, n)
+		if c.Mem().CopyIn(a, buf) != 0 {
+			return fmt.Sprintf("%#x", a)
+		}
+		q := quote(string(buf), 0)
+		if c.Arg(i+1) > 32 {
+			q += "..."
+		}
+		return q
 	case aArgv:
 		return c.argvString(a, false)
 	case aEnvp:

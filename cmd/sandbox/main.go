@@ -97,7 +97,7 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
 	fs.Var(&o.envPass, "env-pass", "pass variable `K` from this environment (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "kill the whole sandbox after `DURATION` (exit status 124, like timeout(1))")
-	fs.Var(traceFlag{&o.trace}, "trace", "print every routed syscall, strace-style, to stderr (or --trace=`FILE`)")
+	fs.Var(traceFlag{&o.trace}, "trace", "print every routed syscall, strace-style, to stderr (or --trace=`FILE`; --trace=all routes and shows every syscall, at a cost)")
 	fs.BoolVar(&o.summary, "summary", false, "at exit, print a per-syscall table like strace -c")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `FORMAT`: text (for people) or json (for machines)")
 	fs.BoolVar(&o.verbose, "v", false, "say what the sandbox does (info logs)")
@@ -155,6 +155,8 @@ func run(args []string) int {
 	case "":
 	case "-":
 		cmd.Trace = os.Stderr
+	case "all":
+		cmd.Trace, cmd.TraceAll = os.Stderr, true
 	default:
 		f, err := os.Create(o.trace)
 		if err != nil {
@@ -165,6 +167,9 @@ func run(args []string) int {
 		cmd.Trace = f
 	}
 	cmd.Summary = o.summary
+	if o.summary && o.trace == "" {
+		// A summary of the routed calls only; --trace=all makes it whole.
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ForwardSignals = true
 	cmd.Log = log
