@@ -58,7 +58,7 @@ type Cmd struct {
 	// TraceAll routes every syscall, pass-class ones too, so that Trace
 	// and Summary see everything (each such call pays a round trip).
 	TraceAll bool
-	tracer  *sentry.Tracer
+	tracer   *sentry.Tracer
 
 	// ForwardSignals relays SIGINT, SIGTERM and SIGHUP to the guest.
 	ForwardSignals bool
