@@ -51,6 +51,10 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
+	// AllowConnect adds network_allow entries (and turns network "none"
+	// into "allowlist").
+	AllowConnect []string
+
 	// Trace, when set, receives one strace-style line per routed call;
 	// Summary keeps per-syscall counts for WriteSummary.
 	Trace   io.Writer
@@ -238,10 +242,22 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return err
 	}
+	netp := sentry.NetPolicy{Mode: c.Policy.Network}
+	allow := append(append([]string(nil), c.Policy.NetworkAllow...), c.AllowConnect...)
+	if len(c.AllowConnect) > 0 && netp.Mode == "none" {
+		netp.Mode = "allowlist"
+	}
+	for _, a := range allow {
+		rules, err := sentry.ParseNetRule(a)
+		if err != nil {
+			return fmt.Errorf("network: %w", err)
+		}
+		netp.Rules = append(netp.Rules, rules...)
+	}
 	if c.Trace != nil || c.Summary {
 		c.tracer = sentry.NewTracer(c.Trace)
 	}
-	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Network: c.Policy.Network, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Net: netp, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
 		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}); err != nil {
 		return err
 	}

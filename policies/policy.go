@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,6 +92,9 @@ type Policy struct {
 	Description string      `yaml:"description"`
 	Filesystem  Filesystem  `yaml:"filesystem"`
 	Network     string      `yaml:"network"`
+	// NetworkAllow lists the destinations of network: allowlist, as
+	// "ADDR:PORT[-PORT][/tcp|/udp]" (ADDR: CIDR, IP or host name).
+	NetworkAllow []string `yaml:"network_allow"`
 	Limits      Limits      `yaml:"limits"`
 	Memory      Memory      `yaml:"memory"`
 	Environment Environment `yaml:"environment"`
@@ -268,7 +272,12 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	check([]string{"filesystem", "cwd"}, fs.Cwd, "read-write", "read-only", "none")
 	check([]string{"filesystem", "tmp"}, fs.Tmp, "private", "none")
 	check([]string{"filesystem", "dev"}, fs.Dev, "minimal", "none")
-	check([]string{"network"}, p.Network, "none", "loopback")
+	check([]string{"network"}, p.Network, "none", "loopback", "allowlist")
+	for _, a := range p.NetworkAllow {
+		if err := CheckNetRule(a); err != nil {
+			bad([]string{"network_allow"}, "%v", err)
+		}
+	}
 	if p.Environment.Pass == nil {
 		p.Environment.Pass = DefaultPass
 	}
@@ -292,6 +301,35 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// CheckNetRule checks the syntax of a network_allow entry (host names are
+// resolved only when a sandbox starts).
+func CheckNetRule(a string) error {
+	spec := strings.TrimSuffix(strings.TrimSuffix(a, "/tcp"), "/udp")
+	i := strings.LastIndex(spec, ":")
+	if i <= 0 {
+		return fmt.Errorf("%q: want ADDR:PORT[-PORT][/tcp|/udp]", a)
+	}
+	host, ports := strings.Trim(spec[:i], "[]"), spec[i+1:]
+	lo, hi, isRange := ports, ports, false
+	if x, y, ok := strings.Cut(ports, "-"); ok {
+		lo, hi, isRange = x, y, true
+	}
+	l, err1 := strconv.ParseUint(lo, 10, 16)
+	h, err2 := strconv.ParseUint(hi, 10, 16)
+	if err1 != nil || err2 != nil || (isRange && h < l) {
+		return fmt.Errorf("%q: bad port %q", a, ports)
+	}
+	if strings.Contains(host, "/") {
+		if _, _, err := net.ParseCIDR(host); err != nil {
+			return fmt.Errorf("%q: bad CIDR %q", a, host)
+		}
+	}
+	if host == "" {
+		return fmt.Errorf("%q: no address", a)
 	}
 	return nil
 }

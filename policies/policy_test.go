@@ -19,7 +19,9 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown field", "name: x\nfilesystme: {}\n", "line 2: field filesystme not found"},
 		{"relative path", "filesystem:\n  read_only: [usr]\n", "p.yaml:2:14: path \"usr\" is not absolute"},
-		{"bad enum", "network: wifi\n", "p.yaml:1:10: \"wifi\" is not one of none, loopback"},
+		{"bad enum", "network: wifi\n", "p.yaml:1:10: \"wifi\" is not one of none, loopback, allowlist"},
+		{"bad cidr", "network: allowlist\nnetwork_allow: [\"10.0.0.0/33:80\"]\n", "p.yaml:2:16: \"10.0.0.0/33:80\": bad CIDR"},
+		{"bad port", "network: allowlist\nnetwork_allow: [\"1.2.3.4:http\"]\n", "bad port"},
 		{"bad yaml", "filesystem: [\n", "policy p.yaml: yaml: line 1"},
 	}
 	for _, c := range cases {

@@ -20,8 +20,8 @@ import (
 type Config struct {
 	FS  *vfs.FS
 	Log *logrus.Logger
-	// Network: "none" (default) or "loopback"/"allow" in later policies.
-	Network string
+	// Net is the network policy (default: none).
+	Net NetPolicy
 	// MaxProcs limits the sandbox's processes: fork beyond it fails with
 	// EAGAIN, as RLIMIT_NPROC does. 0 means no limit.
 	MaxProcs int

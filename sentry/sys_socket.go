@@ -2,6 +2,9 @@ package sentry
 
 import (
 	"encoding/binary"
+	"fmt"
+	"net"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,10 +20,16 @@ func sysSocket(c *Call) (int64, unix.Errno) {
 	case unix.AF_UNIX:
 		return c.Continue()
 	case unix.AF_INET, unix.AF_INET6:
-		if c.s.cfg.Network == "loopback" {
+		if c.s.cfg.Net.Mode == "" || c.s.cfg.Net.Mode == "none" {
+			return c.deny(unix.EACCES, "network is off in this policy")
+		}
+		switch c.Int(1) &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC) {
+		case unix.SOCK_STREAM, unix.SOCK_DGRAM:
 			return c.Continue()
 		}
-		return c.deny(unix.EACCES, "network is off in this policy")
+		return c.deny(unix.EACCES, "only TCP and UDP sockets are allowed")
+	case unix.AF_NETLINK, unix.AF_PACKET, unix.AF_VSOCK, unix.AF_ALG:
+		return c.deny(unix.EACCES, "socket family not allowed")
 	}
 	return 0, unix.EAFNOSUPPORT
 }
@@ -115,10 +124,34 @@ func (c *Call) checkAddr(sa sockaddr, call string) ([]byte, func(), unix.Errno) 
 	case unix.AF_UNSPEC:
 		return sa.raw, func() {}, 0
 	case unix.AF_INET, unix.AF_INET6:
-		if c.s.cfg.Network == "loopback" {
+		ip, port, ok := ipOf(sa.raw)
+		if !ok {
+			return nil, nil, unix.EINVAL
+		}
+		sotype := unix.SOCK_STREAM
+		if fd, errno := c.getFD(c.Int(0)); errno == 0 {
+			if t, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err == nil {
+				sotype = t
+			}
+			unix.Close(fd)
+		}
+		if call == "bind" {
+			// A listener is reachable from the host's network unless it is
+			// on loopback: the sandbox only offers loopback listeners.
+			if ip.IsLoopback() && c.s.cfg.Net.Mode != "none" {
+				return sa.raw, func() {}, 0
+			}
+			c.reason = "only loopback addresses can be bound"
+			c.s.denied(call, c.reason, int(c.notif.Pid))
+			return nil, nil, unix.EACCES
+		}
+		if c.s.cfg.Net.allows(ip, port, sotype) {
 			return sa.raw, func() {}, 0
 		}
-		c.reason = "network is off in this policy"
+		c.reason = fmt.Sprintf("%s not allowed by the network policy", net.JoinHostPort(ip.String(), strconv.Itoa(int(port))))
+		if c.s.cfg.Net.Mode == "none" || c.s.cfg.Net.Mode == "" {
+			c.reason = "network is off in this policy"
+		}
 		c.s.denied(call, c.reason, int(c.notif.Pid))
 		return nil, nil, unix.ENETUNREACH
 	}
@@ -188,9 +221,6 @@ func sysBind(c *Call) (int64, unix.Errno) {
 	}
 	addr, rel, errno := c.checkAddr(sa, "bind")
 	if errno != 0 {
-		if errno == unix.ENETUNREACH {
-			errno = unix.EACCES
-		}
 		return 0, errno
 	}
 	defer rel()

@@ -64,6 +64,8 @@ type runOpts struct {
 	policy, root, cwd, logLevel string
 	verbose                     bool
 	ro, rw, hide, env, envPass  listFlag
+	allowConnect                listFlag
+	net                         string
 	timeout                     time.Duration
 	trace                       string
 	summary                     bool
@@ -96,6 +98,8 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.hide, "hide", "make `PATH` look absent (repeatable)")
 	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
 	fs.Var(&o.envPass, "env-pass", "pass variable `K` from this environment (repeatable)")
+	fs.StringVar(&o.net, "net", "", "network `MODE`: none, loopback or allowlist (overrides the policy)")
+	fs.Var(&o.allowConnect, "allow-connect", "allow connecting to `ADDR:PORT[/tcp|/udp]` (a CIDR, IP or host name; repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "kill the whole sandbox after `DURATION` (exit status 124, like timeout(1))")
 	fs.Var(traceFlag{&o.trace}, "trace", "print every routed syscall, strace-style, to stderr (or --trace=`FILE`; --trace=all routes and shows every syscall, at a cost)")
 	fs.BoolVar(&o.summary, "summary", false, "at exit, print a per-syscall table like strace -c")
@@ -141,7 +145,22 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
 		return 2
 	}
+	switch o.net {
+	case "":
+	case "none", "loopback", "allowlist":
+		pol.Network = o.net
+	default:
+		fmt.Fprintf(os.Stderr, "sandbox run: --net %q: want none, loopback or allowlist\n", o.net)
+		return 2
+	}
+	for _, a := range o.allowConnect {
+		if err := policies.CheckNetRule(a); err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox run: --allow-connect %v\n", err)
+			return 2
+		}
+	}
 	cmd := sandbox.Command(context.Background(), pol, rest[0], rest[1:]...)
+	cmd.AllowConnect = o.allowConnect
 	cmd.Root, cmd.Dir = o.root, o.cwd
 	cmd.ReadOnly, cmd.ReadWrite, cmd.Hide = o.ro, o.rw, o.hide
 	for _, kv := range o.env {
