@@ -10,9 +10,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,16 +88,16 @@ type Environment struct {
 
 // Policy is one workload's rules.
 type Policy struct {
-	Name        string      `yaml:"name"`
-	Description string      `yaml:"description"`
-	Filesystem  Filesystem  `yaml:"filesystem"`
-	Network     string      `yaml:"network"`
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description"`
+	Filesystem  Filesystem `yaml:"filesystem"`
+	Network     string     `yaml:"network"`
 	// NetworkAllow lists the destinations of network: allowlist, as
 	// "ADDR:PORT[-PORT][/tcp|/udp]" (ADDR: CIDR, IP or host name).
-	NetworkAllow []string `yaml:"network_allow"`
-	Limits      Limits      `yaml:"limits"`
-	Memory      Memory      `yaml:"memory"`
-	Environment Environment `yaml:"environment"`
+	NetworkAllow []string    `yaml:"network_allow"`
+	Limits       Limits      `yaml:"limits"`
+	Memory       Memory      `yaml:"memory"`
+	Environment  Environment `yaml:"environment"`
 }
 
 // DefaultPass is the environment the default policy lets through.
