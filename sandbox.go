@@ -257,7 +257,7 @@ func (c *Cmd) Start() (err error) {
 	if c.Trace != nil || c.Summary {
 		c.tracer = sentry.NewTracer(c.Trace)
 	}
-	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Net: netp, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Net: netp, ExecAllowed: c.execAllowed(), MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
 		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}); err != nil {
 		return err
 	}
@@ -476,6 +476,15 @@ func (c *Cmd) forward() {
 func foreground() bool {
 	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
 	return err == nil && pg == unix.Getpgrp()
+}
+
+// execAllowed turns the policy's exec.allow into the sentry's check.
+func (c *Cmd) execAllowed() func(string) bool {
+	if c.Policy.Exec.Allow == nil {
+		return nil
+	}
+	allow := *c.Policy.Exec.Allow
+	return func(p string) bool { return policies.ExecAllowed(allow, p) }
 }
 
 // WriteSummary prints the syscall summary (Summary must have been set).

@@ -86,8 +86,20 @@ type Environment struct {
 	Set map[string]string `yaml:"set"`
 }
 
+// Exec limits what the guest may execute.
+type Exec struct {
+	// Allow, when set, lists what may be executed after the program
+	// itself: absolute paths, directory prefixes ending in "/", or globs.
+	// An empty list allows only the program. Unset: anything the
+	// filesystem view lets the guest execute.
+	Allow *[]string `yaml:"allow"`
+}
+
 // Policy is one workload's rules.
 type Policy struct {
+	// Extends names a built-in policy or a file this one builds on: fields
+	// set here replace the parent's (lists too), maps merge.
+	Extends     string     `yaml:"extends"`
 	Name        string     `yaml:"name"`
 	Description string     `yaml:"description"`
 	Filesystem  Filesystem `yaml:"filesystem"`
@@ -98,6 +110,7 @@ type Policy struct {
 	Limits       Limits      `yaml:"limits"`
 	Memory       Memory      `yaml:"memory"`
 	Environment  Environment `yaml:"environment"`
+	Exec         Exec        `yaml:"exec"`
 }
 
 // DefaultPass is the environment the default policy lets through.
@@ -164,7 +177,9 @@ func Names() []string {
 
 // Load returns a built-in policy by name, or parses a file when nameOrFile
 // contains a slash or ends in .yaml.
-func Load(nameOrFile string) (*Policy, error) {
+func Load(nameOrFile string) (*Policy, error) { return load(nameOrFile, 0) }
+
+func load(nameOrFile string, depth int) (*Policy, error) {
 	if nameOrFile == "" {
 		nameOrFile = "default"
 	}
@@ -173,18 +188,37 @@ func Load(nameOrFile string) (*Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open policy %s: %w", nameOrFile, err)
 		}
-		return Parse(nameOrFile, data)
+		return parse(nameOrFile, data, depth)
 	}
 	data, err := builtin.ReadFile(nameOrFile + ".yaml")
 	if err != nil {
 		return nil, fmt.Errorf("no built-in policy %q (built-ins: %s)", nameOrFile, strings.Join(Names(), ", "))
 	}
-	return Parse(nameOrFile, data)
+	return parse(nameOrFile, data, depth)
 }
 
 // Parse parses and validates a policy document.
 func Parse(source string, data []byte) (*Policy, error) {
+	return parse(source, data, 0)
+}
+
+func parse(source string, data []byte, depth int) (*Policy, error) {
+	var head struct {
+		Extends string `yaml:"extends"`
+	}
+	_ = yaml.Unmarshal(data, &head)
 	var p Policy
+	if head.Extends != "" {
+		if depth > 8 {
+			return nil, fmt.Errorf("policy %s: extends nests too deep (a cycle?)", source)
+		}
+		base, err := load(head.Extends, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s: extends: %w", source, err)
+		}
+		p = *base
+		p.Name, p.Description = "", ""
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
@@ -278,6 +312,15 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 			bad([]string{"network_allow"}, "%v", err)
 		}
 	}
+	if p.Exec.Allow != nil {
+		for _, e := range *p.Exec.Allow {
+			if !filepath.IsAbs(e) {
+				bad([]string{"exec", "allow"}, "%q is not an absolute path", e)
+			} else if _, err := filepath.Match(e, "/"); err != nil {
+				bad([]string{"exec", "allow"}, "%q: %v", e, err)
+			}
+		}
+	}
 	if p.Environment.Pass == nil {
 		p.Environment.Pass = DefaultPass
 	}
@@ -332,4 +375,18 @@ func CheckNetRule(a string) error {
 		return fmt.Errorf("%q: no address", a)
 	}
 	return nil
+}
+
+// ExecAllowed tells whether guest path may be executed under allow (see
+// Exec.Allow).
+func ExecAllowed(allow []string, path string) bool {
+	for _, a := range allow {
+		if strings.HasSuffix(a, "/") && strings.HasPrefix(path, a) {
+			return true
+		}
+		if ok, _ := filepath.Match(a, path); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,33 @@ func TestBuildEnv(t *testing.T) {
 	want := "PATH=/bin LC_ALL=C TERM=xterm FOO=1 HOME=/work BAR=2"
 	if got != want {
 		t.Fatalf("env = %q\nwant  %q", got, want)
+	}
+}
+
+func TestExtends(t *testing.T) {
+	dir := t.TempDir()
+	child := dir + "/child.yaml"
+	os.WriteFile(child, []byte("extends: default\nname: child\nnetwork: loopback\nfilesystem:\n  read_only: [/usr]\n"), 0o644)
+	p, err := Load(child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Network != "loopback" || p.Name != "child" {
+		t.Errorf("child fields not applied: %+v", p)
+	}
+	if len(p.Filesystem.ReadOnly) != 1 || p.Filesystem.Tmp != "private" || len(p.Filesystem.Hide) == 0 {
+		t.Errorf("lists replace, unset fields inherit: %+v", p.Filesystem)
+	}
+	loop := dir + "/loop.yaml"
+	os.WriteFile(loop, []byte("extends: "+loop+"\n"), 0o644)
+	if _, err := Load(loop); err == nil || !strings.Contains(err.Error(), "too deep") {
+		t.Errorf("a cycle must be an error, got %v", err)
+	}
+	if _, err := Parse("p.yaml", []byte("extends: nosuch\n")); err == nil || !strings.Contains(err.Error(), "no built-in policy") {
+		t.Errorf("unknown parent: %v", err)
+	}
+	if !ExecAllowed([]string{"/usr/"}, "/usr/bin/cc") || ExecAllowed([]string{"/usr/"}, "/work/a.out") ||
+		!ExecAllowed([]string{"/usr/bin/python3*"}, "/usr/bin/python3.11") {
+		t.Error("ExecAllowed")
 	}
 }

@@ -25,6 +25,9 @@ type Config struct {
 	// MaxProcs limits the sandbox's processes: fork beyond it fails with
 	// EAGAIN, as RLIMIT_NPROC does. 0 means no limit.
 	MaxProcs int
+	// ExecAllowed, when set, decides which guest paths may be executed
+	// after the program itself (policy exec.allow).
+	ExecAllowed func(guestPath string) bool
 	// Tracer, when set, gets every routed call (--trace, --summary).
 	Tracer *Tracer
 	// TraceAll: the filter routes pass-class calls too (Options.TraceAll);

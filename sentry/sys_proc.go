@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"os"
 	"strconv"
 	"strings"
 
@@ -56,11 +57,18 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 			return 0, unix.ENOENT
 		}
 		// fexecve: the kernel runs exactly the file the fd refers to.
-		nfd, e := c.getFD(dirfd)
+		nfd, m, _, e := fdMount(c, dirfd)
 		if e != 0 {
 			return 0, e
 		}
 		defer unix.Close(nfd)
+		if c.s.cfg.ExecAllowed != nil {
+			host, _ := os.Readlink("/proc/self/fd/" + itoa(nfd))
+			guest, _ := c.s.fs.GuestPathOf(host)
+			if m == nil || guest == "" || !c.s.cfg.ExecAllowed(guest) {
+				return c.deny(unix.EACCES, "fexecve of a file outside the policy's exec.allow")
+			}
+		}
 		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
 			return 0, err.(unix.Errno)
 		}
@@ -76,6 +84,9 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		return 0, errno
 	}
 	defer unix.Close(hostfd)
+	if c.s.cfg.ExecAllowed != nil && !c.s.cfg.ExecAllowed(guest) {
+		return c.deny(unix.EACCES, guest+" is not in the policy's exec.allow")
+	}
 	var want, got unix.Stat_t
 	if err := unix.Fstat(hostfd, &want); err != nil {
 		return 0, err.(unix.Errno)
