@@ -34,8 +34,8 @@ type initSpec struct {
 	// Landlock lists the host trees the kernel may resolve paths in for
 	// the guest (exec, interpreters): the sources of the visible mounts.
 	Landlock []landlock.Rule `json:"landlock"`
-	// AddressSpace, when set, is RLIMIT_AS for every guest process.
-	AddressSpace uint64 `json:"address_space"`
+	// Rlimits are set for every guest process (resource -> value).
+	Rlimits map[int]uint64 `json:"rlimits"`
 }
 
 func init() {
@@ -98,10 +98,15 @@ func initStage() error {
 	if _, err := landlock.Restrict(spec.Landlock); err != nil {
 		return err
 	}
-	if spec.AddressSpace > 0 {
-		lim := unix.Rlimit{Cur: spec.AddressSpace, Max: spec.AddressSpace}
-		if err := unix.Setrlimit(unix.RLIMIT_AS, &lim); err != nil {
-			return fmt.Errorf("limits.address_space: %w", err)
+	for res, v := range spec.Rlimits {
+		lim := unix.Rlimit{Cur: v, Max: v}
+		if res == unix.RLIMIT_CPU {
+			// SIGXCPU at the soft limit, SIGKILL a second later (equal
+			// limits would go straight to SIGKILL).
+			lim.Max = v + 1
+		}
+		if err := unix.Setrlimit(res, &lim); err != nil {
+			return fmt.Errorf("limits: resource %d to %d: %w", res, v, err)
 		}
 	}
 	if err := dropCapabilities(); err != nil {

@@ -234,11 +234,7 @@ func (c *Cmd) Start() (err error) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
-	var as uint64
-	if c.Policy.Limits.AddressSpace != "" {
-		as, _ = policies.Bytes(c.Policy.Limits.AddressSpace) // validated by the parser
-	}
-	spec, err := json.Marshal(initSpec{AddressSpace: as, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
+	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
 	if err != nil {
 		return err
 	}
@@ -476,6 +472,35 @@ func (c *Cmd) forward() {
 func foreground() bool {
 	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
 	return err == nil && pg == unix.Getpgrp()
+}
+
+// rlimits turns the policy's limits into the init stage's setrlimit calls
+// (values were validated by the parser). Core dumps are off unless asked.
+func rlimits(l policies.Limits) map[int]uint64 {
+	m := map[int]uint64{unix.RLIMIT_CORE: 0}
+	size := func(s string) uint64 {
+		if s == "" || s == "0" {
+			return 0
+		}
+		n, _ := policies.Bytes(s)
+		return n
+	}
+	if n := size(l.AddressSpace); n > 0 {
+		m[unix.RLIMIT_AS] = n
+	}
+	if n := size(l.FileSize); n > 0 {
+		m[unix.RLIMIT_FSIZE] = n
+	}
+	if n := size(l.Core); n > 0 {
+		m[unix.RLIMIT_CORE] = n
+	}
+	if l.Files > 0 {
+		m[unix.RLIMIT_NOFILE] = l.Files
+	}
+	if l.CPU > 0 {
+		m[unix.RLIMIT_CPU] = l.CPU
+	}
+	return m
 }
 
 // execAllowed turns the policy's exec.allow into the sentry's check.

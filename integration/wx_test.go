@@ -89,3 +89,30 @@ func TestAddressSpaceLimit(t *testing.T) {
 		t.Errorf("without the limit\n%s", res.describe())
 	}
 }
+
+// TestRlimits: limits.files gives EMFILE, limits.file_size kills with
+// SIGXFSZ (and sandbox says why), limits.cpu with SIGXCPU; no core files.
+func TestRlimits(t *testing.T) {
+	dir := t.TempDir()
+	pol := policyWith(t, "limits:\n  processes: 1024\n  files: 16\n  file_size: 1M\n  cpu: 1")
+	res := runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol}, "/usr/bin/python3", "-c", `import os
+fds = []
+try:
+    while True: fds.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as e: print("open failed", e.errno, len(fds) < 16)`)
+	if !strings.Contains(string(res.Stdout), "open failed 24 True") {
+		t.Errorf("files: want EMFILE\n%s", res.describe())
+	}
+	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol}, "/bin/sh", "-c", "head -c 2000000 /dev/zero > big")
+	if res.Status != 128+25 || !strings.Contains(string(res.Stderr), "limits.file_size") {
+		t.Errorf("file_size: want SIGXFSZ (153) and an explanation\n%s", res.describe())
+	}
+	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol}, "/usr/bin/python3", "-c", "while True: pass")
+	if res.Status != 128+24 || !strings.Contains(string(res.Stderr), "limits.cpu") {
+		t.Errorf("cpu: want SIGXCPU (152) and an explanation\n%s", res.describe())
+	}
+	res = runSandbox(t, runSpec{Dir: dir}, nil, "/bin/sh", "-c", "ulimit -c")
+	if strings.TrimSpace(string(res.Stdout)) != "0" {
+		t.Errorf("core files must be off by default\n%s", res.describe())
+	}
+}

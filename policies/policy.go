@@ -54,6 +54,15 @@ type Limits struct {
 	// AddressSpace caps each guest process's mapped memory
 	// (RLIMIT_AS, e.g. "2G"); allocations beyond it fail with ENOMEM.
 	AddressSpace string `yaml:"address_space"`
+	// Files is the most open files per process (RLIMIT_NOFILE; EMFILE).
+	Files uint64 `yaml:"files"`
+	// CPU is CPU seconds per process (RLIMIT_CPU; SIGXCPU, then SIGKILL).
+	CPU uint64 `yaml:"cpu"`
+	// FileSize caps the size of files a process writes (RLIMIT_FSIZE,
+	// e.g. "100M"; SIGXFSZ).
+	FileSize string `yaml:"file_size"`
+	// Core caps core dumps (RLIMIT_CORE); default 0: no core files.
+	Core string `yaml:"core"`
 }
 
 // Bytes parses a size like "512M", "2G" or "1048576".
@@ -224,9 +233,13 @@ func parse(source string, data []byte, depth int) (*Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return nil, fmt.Errorf("policy %s: %s", source, strings.Join(te.Errors, "; "))
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = strings.ReplaceAll(m, "\n", `\n`) // one error, one line
+			}
+			return nil, fmt.Errorf("policy %s: %s", source, strings.Join(msgs, "; "))
 		}
-		return nil, fmt.Errorf("policy %s: %w", source, err)
+		return nil, fmt.Errorf("policy %s: %s", source, strings.ReplaceAll(err.Error(), "\n", `\n`))
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root)
@@ -337,9 +350,11 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 		p.Memory.ExecMappings = "any"
 	}
 	check([]string{"memory", "exec_mappings"}, p.Memory.ExecMappings, "any", "readonly")
-	if p.Limits.AddressSpace != "" {
-		if _, err := Bytes(p.Limits.AddressSpace); err != nil {
-			bad([]string{"limits", "address_space"}, "%v", err)
+	for key, v := range map[string]string{"address_space": p.Limits.AddressSpace, "file_size": p.Limits.FileSize, "core": p.Limits.Core} {
+		if v != "" && v != "0" {
+			if _, err := Bytes(v); err != nil {
+				bad([]string{"limits", key}, "%v", err)
+			}
 		}
 	}
 	if len(errs) > 0 {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -209,7 +210,14 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
 		return 126
 	}
-	return sandbox.ExitStatus(cmd.ProcessState)
+	status := sandbox.ExitStatus(cmd.ProcessState)
+	switch status - 128 {
+	case int(syscall.SIGXCPU):
+		fmt.Fprintf(os.Stderr, "sandbox: the guest used up its CPU time (limits.cpu: %d s)\n", pol.Limits.CPU)
+	case int(syscall.SIGXFSZ):
+		fmt.Fprintf(os.Stderr, "sandbox: the guest wrote past limits.file_size (%s)\n", pol.Limits.FileSize)
+	}
+	return status
 }
 
 func policyCmd(args []string) int {
