@@ -103,6 +103,17 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 	c.procfs = sentry.NewProcFS(proc, "/proc")
 	cfg.Proc = c.procfs
 	cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/proc", Host: proc, ReadOnly: true, Kind: vfs.ProcDir})
+	for i, d := range append(append([]string(nil), p.Filesystem.Tmpfs...), c.Tmpfs...) {
+		host := filepath.Join(scratch, fmt.Sprintf("tmpfs%d", i))
+		if err := os.Mkdir(host, 0o700); err != nil {
+			return cfg, "", err
+		}
+		if err := unix.Chmod(host, 0o1777); err != nil {
+			return cfg, "", err
+		}
+		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: filepath.Clean(d), Host: host})
+	}
+	cfg.Deny = p.Filesystem.Deny
 	hide := append(append([]string(nil), p.Filesystem.Hide...), c.Hide...)
 	for _, h := range hide {
 		if strings.ContainsAny(h, "*?[") {

@@ -46,6 +46,7 @@ type Cmd struct {
 	ReadOnly  []string // extra host paths shown read-only
 	ReadWrite []string // extra host paths shown read-write
 	Hide      []string // extra guest paths that look absent
+	Tmpfs     []string // extra guest paths with a private empty directory
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -200,7 +201,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	progc := make(chan compiled, 1)
 	go func() {
-		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll}))
+		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != ""}))
 		progc <- compiled{p, err}
 	}()
 	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
@@ -253,7 +254,7 @@ func (c *Cmd) Start() (err error) {
 	if c.Trace != nil || c.Summary {
 		c.tracer = sentry.NewTracer(c.Trace)
 	}
-	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Net: netp, ExecAllowed: c.execAllowed(), MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
+	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Net: netp, ExecAllowed: c.execAllowed(), Hostname: c.Policy.Hostname, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
 		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}); err != nil {
 		return err
 	}

@@ -34,6 +34,12 @@ type Filesystem struct {
 	// HideInListings removes hidden names from directory listings as
 	// well (each listing is then a routed call).
 	HideInListings bool `yaml:"hide_in_listings"`
+	// Deny lists globs ("**" for any depth) of paths that exist but may
+	// not be used: EACCES.
+	Deny []string `yaml:"deny"`
+	// Tmpfs lists guest paths that get a fresh, empty, private read-write
+	// directory per run, removed at exit.
+	Tmpfs []string `yaml:"tmpfs"`
 }
 
 // Memory is the policy on the guest's own memory.
@@ -120,6 +126,8 @@ type Policy struct {
 	Memory       Memory      `yaml:"memory"`
 	Environment  Environment `yaml:"environment"`
 	Exec         Exec        `yaml:"exec"`
+	// Hostname, when set, is the node name uname(2) reports to the guest.
+	Hostname string `yaml:"hostname"`
 }
 
 // DefaultPass is the environment the default policy lets through.
@@ -283,7 +291,7 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	for _, l := range []struct {
 		key   string
 		paths []string
-	}{{"read_only", fs.ReadOnly}, {"read_write", fs.ReadWrite}, {"hide", fs.Hide}} {
+	}{{"read_only", fs.ReadOnly}, {"read_write", fs.ReadWrite}, {"hide", fs.Hide}, {"tmpfs", fs.Tmpfs}} {
 		for _, x := range l.paths {
 			if !filepath.IsAbs(x) {
 				bad([]string{"filesystem", l.key}, "path %q is not absolute", x)
@@ -324,6 +332,14 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 		if err := CheckNetRule(a); err != nil {
 			bad([]string{"network_allow"}, "%v", err)
 		}
+	}
+	for _, d := range fs.Deny {
+		if !strings.HasPrefix(d, "/") && !strings.HasPrefix(d, "**") {
+			bad([]string{"filesystem", "deny"}, "%q: a deny pattern starts with / or **", d)
+		}
+	}
+	if len(p.Hostname) > 64 || strings.ContainsAny(p.Hostname, "\x00/ ") {
+		bad([]string{"hostname"}, "%q is not a host name", p.Hostname)
 	}
 	if p.Exec.Allow != nil {
 		for _, e := range *p.Exec.Allow {

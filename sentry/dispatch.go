@@ -25,6 +25,8 @@ type Config struct {
 	// MaxProcs limits the sandbox's processes: fork beyond it fails with
 	// EAGAIN, as RLIMIT_NPROC does. 0 means no limit.
 	MaxProcs int
+	// Hostname, when set, is what uname reports (Options.Uname routes it).
+	Hostname string
 	// ExecAllowed, when set, decides which guest paths may be executed
 	// after the program itself (policy exec.allow).
 	ExecAllowed func(guestPath string) bool

@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sandbox/mm"
 	"sandbox/seccomp"
 )
 
@@ -18,7 +19,7 @@ var handlers = map[int]Handler{
 	unix.SYS_CREAT: sysCreat,
 	unix.SYS_DUP:   sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
 	unix.SYS_FCNTL: sysFcntl, unix.SYS_PIPE: sysPipe, unix.SYS_PIPE2: sysPipe2,
-	unix.SYS_IOCTL: sysIoctl, unix.SYS_SECCOMP: sysSeccomp,
+	unix.SYS_IOCTL: sysIoctl, unix.SYS_SECCOMP: sysSeccomp, unix.SYS_UNAME: sysUname,
 	// sys_mmap.go (routed only with Options.DenyWX)
 	unix.SYS_MMAP: sysMmap, unix.SYS_MPROTECT: sysMprotect, unix.SYS_PKEY_MPROTECT: sysMprotect,
 	// sys_dir.go
@@ -114,6 +115,9 @@ type Options struct {
 	// TraceAll routes every syscall the guest may make, the pass list too
 	// (each is simply continued), so that --trace=all sees everything.
 	TraceAll bool
+	// Uname routes uname(2) so that the sentry can report the policy's
+	// host name.
+	Uname bool
 }
 
 // wxCalls are routed (when asking for PROT_EXEC) only with Options.DenyWX,
@@ -122,6 +126,19 @@ var wxCalls = map[int]uint{unix.SYS_MMAP: 2, unix.SYS_MPROTECT: 2, unix.SYS_PKEY
 
 // listingCalls are routed only with Options.HideNamesInListings.
 var listingCalls = map[int]bool{unix.SYS_GETDENTS64: true, unix.SYS_GETDENTS: true}
+
+// sysUname reports the policy's host name (routed only when one is set).
+func sysUname(c *Call) (int64, unix.Errno) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return 0, err.(unix.Errno)
+	}
+	if h := c.s.cfg.Hostname; h != "" {
+		u.Nodename = [65]byte{}
+		copy(u.Nodename[:64], h)
+	}
+	return 0, mm.CopyOutStruct(c.Mem(), c.Arg(0), &u)
+}
 
 // FilterSpec returns the routing of every syscall: emulated when the table
 // has a handler, passed when on the pass list, denied otherwise (EPERM for
@@ -143,6 +160,8 @@ func FilterSpec(opts Options) seccomp.Spec {
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
 		case opts.TraceAll && (wxCalls[nr] != 0 || listingCalls[nr] || nr == unix.SYS_FCNTL || conditional[nr] != nil):
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
+		case nr == unix.SYS_UNAME && !opts.Uname && !opts.TraceAll:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case wxCalls[nr] != 0 && !opts.DenyWX && !(opts.ExecFromReadOnly && nr == unix.SYS_MMAP):
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case wxCalls[nr] != 0:
@@ -159,6 +178,8 @@ func FilterSpec(opts Options) seccomp.Spec {
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate, Conds: conditional[nr]},
 				seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case handlers[nr] != nil:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
+		case nr == unix.SYS_UNAME && opts.Uname:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
 		case pass[nr] && opts.TraceAll:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -92,6 +93,9 @@ type Config struct {
 	Scratch string
 	// Proc fills the ProcDir mounts.
 	Proc Provider
+	// Deny lists guest path globs ("*", "?", and "**" for any depth) that
+	// exist but may not be used: every lookup ending there is EACCES.
+	Deny []string
 }
 
 // FS is an opened mount table. It is immutable after New and safe for
@@ -106,6 +110,7 @@ type FS struct {
 	// fast path.
 	hasBelow map[string]bool
 	proc     Provider
+	deny     []*regexp.Regexp
 }
 
 // Clean returns the lexically cleaned absolute form of an absolute path,
@@ -169,6 +174,14 @@ func New(cfg Config) (*FS, error) {
 		markAncestors(fs.hasBelow, m.Guest)
 	}
 	sort.Slice(fs.ordered, func(i, j int) bool { return len(fs.ordered[i].Guest) > len(fs.ordered[j].Guest) })
+	for _, g := range cfg.Deny {
+		re, err := globRegexp(g)
+		if err != nil {
+			fs.Close()
+			return nil, fmt.Errorf("vfs: deny pattern %q: %w", g, err)
+		}
+		fs.deny = append(fs.deny, re)
+	}
 	for _, h := range cfg.Hidden {
 		h = cleanAbs(h)
 		fs.hidden[h] = true
@@ -358,4 +371,39 @@ func (fs *FS) isHiddenPath(p string) bool {
 			return false
 		}
 	}
+}
+
+// globRegexp compiles a path glob: "**/" is any number of directories,
+// "**" anything, "*" and "?" stay within one component.
+func globRegexp(g string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(g); i++ {
+		switch {
+		case strings.HasPrefix(g[i:], "**/"):
+			b.WriteString("(.*/)?")
+			i += 2
+		case strings.HasPrefix(g[i:], "**"):
+			b.WriteString(".*")
+			i++
+		case g[i] == '*':
+			b.WriteString("[^/]*")
+		case g[i] == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(g[i : i+1]))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// denied tells whether guest path p matches a deny pattern.
+func (fs *FS) denied(p string) bool {
+	for _, re := range fs.deny {
+		if re.MatchString(p) {
+			return true
+		}
+	}
+	return false
 }

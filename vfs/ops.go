@@ -23,12 +23,25 @@ type Ctx struct {
 
 // lookupResolve is Lookup with the guest's openat2 RESOLVE_* flags.
 func (fs *FS) lookupResolve(c Ctx, path string, follow bool, resolve uint64) (*Entry, unix.Errno) {
-	return fs.lookup(c.Cwd, path, follow, resolve, c.Pid)
+	return fs.checkDeny(fs.lookup(c.Cwd, path, follow, resolve, c.Pid))
+}
+
+// checkDeny refuses lookups that end on a denied path (filesystem.deny).
+// The open path re-checks after following a final symlink.
+func (fs *FS) checkDeny(e *Entry, errno unix.Errno) (*Entry, unix.Errno) {
+	if errno != 0 || len(fs.deny) == 0 {
+		return e, errno
+	}
+	if fs.denied(e.Guest) {
+		e.Release()
+		return nil, unix.EACCES
+	}
+	return e, 0
 }
 
 // lookupExisting resolves a path that must exist.
 func (fs *FS) lookupExisting(c Ctx, path string, follow bool) (*Entry, unix.Errno) {
-	e, errno := fs.lookup(c.Cwd, path, follow, 0, c.Pid)
+	e, errno := fs.checkDeny(fs.lookup(c.Cwd, path, follow, 0, c.Pid))
 	if errno != 0 {
 		return nil, errno
 	}
@@ -42,7 +55,7 @@ func (fs *FS) lookupExisting(c Ctx, path string, follow bool) (*Entry, unix.Errn
 // lookupCreate resolves the parent of a path that an operation will create.
 // Hidden names cannot be created (EACCES); a mount point or "/" exists.
 func (fs *FS) lookupCreate(c Ctx, path string) (*Entry, unix.Errno) {
-	e, errno := fs.lookup(c.Cwd, path, false, 0, c.Pid)
+	e, errno := fs.checkDeny(fs.lookup(c.Cwd, path, false, 0, c.Pid))
 	if errno != 0 {
 		return nil, errno
 	}
@@ -223,6 +236,9 @@ again:
 		if statAt(tfd, name, &st, 0) == 0 && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 			if errno := e.followLast(); errno != 0 {
 				return Opened{FDRef: -1}, errno
+			}
+			if fs.denied(e.Guest) {
+				return Opened{FDRef: -1}, unix.EACCES
 			}
 			goto again
 		}

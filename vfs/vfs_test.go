@@ -255,3 +255,39 @@ func TestSkeletonRoot(t *testing.T) {
 		t.Errorf("mkdir in skeleton root: %v, want EROFS", errno)
 	}
 }
+
+func TestDenyGlobs(t *testing.T) {
+	root := t.TempDir()
+	tree(t, root, "etc/", "etc/ssl/", "etc/ssl/key.pem=K", "etc/ssl/ok.crt=C", "a/", "a/b/", "a/b/deep.pem=D", "top.pem=T", "link->etc/ssl/key.pem")
+	fs, c := newFS(t, Config{Root: root, Deny: []string{"**/*.pem"}})
+	for _, tc := range []struct {
+		path  string
+		errno unix.Errno
+	}{
+		{"/etc/ssl/key.pem", unix.EACCES}, {"/a/b/deep.pem", unix.EACCES}, {"/top.pem", unix.EACCES},
+		{"/link", unix.EACCES}, // through a symlink too
+		{"/etc/ssl/ok.crt", 0},
+	} {
+		_, errno := readGuest(fs, c, tc.path)
+		if errno != tc.errno {
+			t.Errorf("read %s: %v, want %v", tc.path, errno, tc.errno)
+		}
+		if _, errno := fs.Stat(c, tc.path, true); errno != tc.errno {
+			t.Errorf("stat %s: %v, want %v", tc.path, errno, tc.errno)
+		}
+	}
+	for g, cases := range map[string]map[string]bool{
+		"/etc/ssl/private/**": {"/etc/ssl/private/x": true, "/etc/ssl/private/a/b": true, "/etc/ssl/x": false},
+		"/home/*/.ssh":        {"/home/u/.ssh": true, "/home/u/v/.ssh": false},
+	} {
+		re, err := globRegexp(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range cases {
+			if re.MatchString(p) != want {
+				t.Errorf("%s vs %s: %v", g, p, !want)
+			}
+		}
+	}
+}

@@ -65,6 +65,7 @@ type runOpts struct {
 	policy, root, cwd, logLevel string
 	verbose                     bool
 	ro, rw, hide, env, envPass  listFlag
+	tmpfs                       listFlag
 	allowConnect                listFlag
 	net                         string
 	timeout                     time.Duration
@@ -97,6 +98,7 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.ro, "ro", "show host `PATH` read-only (repeatable)")
 	fs.Var(&o.rw, "rw", "show host `PATH` read-write (repeatable)")
 	fs.Var(&o.hide, "hide", "make `PATH` look absent (repeatable)")
+	fs.Var(&o.tmpfs, "tmpfs", "a private empty read-write directory at guest `PATH` (repeatable)")
 	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
 	fs.Var(&o.envPass, "env-pass", "pass variable `K` from this environment (repeatable)")
 	fs.StringVar(&o.net, "net", "", "network `MODE`: none, loopback or allowlist (overrides the policy)")
@@ -163,7 +165,7 @@ func run(args []string) int {
 	cmd := sandbox.Command(context.Background(), pol, rest[0], rest[1:]...)
 	cmd.AllowConnect = o.allowConnect
 	cmd.Root, cmd.Dir = o.root, o.cwd
-	cmd.ReadOnly, cmd.ReadWrite, cmd.Hide = o.ro, o.rw, o.hide
+	cmd.ReadOnly, cmd.ReadWrite, cmd.Hide, cmd.Tmpfs = o.ro, o.rw, o.hide, o.tmpfs
 	for _, kv := range o.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			fmt.Fprintf(os.Stderr, "sandbox run: --env %q: want K=V\n", kv)
