@@ -28,6 +28,7 @@ const (
 type initSpec struct {
 	Filter []byte   `json:"filter"` // base filter
 	Notify []byte   `json:"notify"` // routing filter, loaded with the listener
+	Extra  [][]byte `json:"extra"`  // narrowing filters
 	Path   string   `json:"path"`   // host path to execve
 	Argv   []string `json:"argv"`
 	Env    []string `json:"env"`
@@ -79,6 +80,13 @@ func initStage() error {
 	}
 	if prog.Notify, err = seccomp.DecodeProgram(spec.Notify); err != nil {
 		return err
+	}
+	for _, x := range spec.Extra {
+		f, err := seccomp.DecodeProgram(x)
+		if err != nil {
+			return err
+		}
+		prog.Extra = append(prog.Extra, f)
 	}
 	argv, err := cStrings(spec.Argv)
 	if err != nil {

@@ -52,6 +52,9 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
+	// SeccompProfile narrows the sandbox further with a Docker/OCI profile.
+	SeccompProfile *seccomp.Profile
+
 	// AllowConnect adds network_allow entries (and turns network "none"
 	// into "allowlist").
 	AllowConnect []string
@@ -201,7 +204,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	progc := make(chan compiled, 1)
 	go func() {
-		p, err := seccomp.Compile(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != ""}))
+		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != ""}))
 		progc <- compiled{p, err}
 	}()
 	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
@@ -235,7 +238,7 @@ func (c *Cmd) Start() (err error) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
-	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
+	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
 	if err != nil {
 		return err
 	}
@@ -504,6 +507,33 @@ func rlimits(l policies.Limits) map[int]uint64 {
 	return m
 }
 
+// compileFilters compiles the sandbox's filters plus the narrowing ones
+// (the policy's syscall rules, an imported profile).
+func (c *Cmd) compileFilters(spec seccomp.Spec) (seccomp.Program, error) {
+	p, err := seccomp.Compile(spec)
+	if err != nil {
+		return p, err
+	}
+	pol, err := c.Policy.SyscallProfile()
+	if err != nil {
+		return p, err
+	}
+	for _, prof := range []*seccomp.Profile{pol, c.SeccompProfile} {
+		if prof == nil {
+			continue
+		}
+		x, err := seccomp.CompileProfile(prof)
+		if err != nil {
+			return p, fmt.Errorf("syscall rules: %w", err)
+		}
+		if len(prof.Unknown) > 0 {
+			c.logger().WithField("names", prof.Unknown).Debug("seccomp profile names unknown on x86-64: skipped")
+		}
+		p.Extra = append(p.Extra, x)
+	}
+	return p, nil
+}
+
 // execAllowed turns the policy's exec.allow into the sentry's check.
 func (c *Cmd) execAllowed() func(string) bool {
 	if c.Policy.Exec.Allow == nil {
@@ -573,4 +603,12 @@ func removeAll(dir string) {
 		return nil
 	})
 	os.RemoveAll(dir)
+}
+
+func encodeAll(ps [][]unix.SockFilter) [][]byte {
+	var out [][]byte
+	for _, p := range ps {
+		out = append(out, seccomp.EncodeProgram(p))
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	libseccomp "github.com/seccomp/libseccomp-golang"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -128,6 +129,8 @@ type Policy struct {
 	Exec         Exec        `yaml:"exec"`
 	// Hostname, when set, is the node name uname(2) reports to the guest.
 	Hostname string `yaml:"hostname"`
+	// Syscalls narrow what the sandbox allows (see SyscallRule).
+	Syscalls []SyscallRule `yaml:"syscalls"`
 }
 
 // DefaultPass is the environment the default policy lets through.
@@ -341,6 +344,36 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	if len(p.Hostname) > 64 || strings.ContainsAny(p.Hostname, "\x00/ ") {
 		bad([]string{"hostname"}, "%q is not a host name", p.Hostname)
 	}
+	for i, r := range p.Syscalls {
+		if len(r.Names) == 0 {
+			bad([]string{"syscalls"}, "rule %d names no syscall", i)
+		}
+		for _, n := range r.Names {
+			if _, ok := syscallNumber(n); !ok {
+				bad([]string{"syscalls"}, "rule %d: unknown syscall %q", i, n)
+			}
+		}
+		switch r.Action {
+		case "allow", "errno", "trap", "kill", "log":
+		case "emulate":
+			bad([]string{"syscalls"}, "rule %d: emulate is the sandbox's own decision, not a policy action", i)
+		default:
+			bad([]string{"syscalls"}, "rule %d: action %q is not one of allow, errno, trap, kill, log", i, r.Action)
+		}
+		if _, err := errnoOf(r.Errno); err != nil {
+			bad([]string{"syscalls"}, "rule %d: %v", i, err)
+		}
+		for _, a := range r.Args {
+			if a.Index > 5 {
+				bad([]string{"syscalls"}, "rule %d: argument index %d (0-5)", i, a.Index)
+			}
+			switch a.Op {
+			case "eq", "ne", "lt", "le", "gt", "ge", "masked_eq":
+			default:
+				bad([]string{"syscalls"}, "rule %d: op %q", i, a.Op)
+			}
+		}
+	}
 	if p.Exec.Allow != nil {
 		for _, e := range *p.Exec.Allow {
 			if !filepath.IsAbs(e) {
@@ -420,4 +453,10 @@ func ExecAllowed(allow []string, path string) bool {
 		}
 	}
 	return false
+}
+
+// syscallNumber looks a syscall name up on x86-64.
+func syscallNumber(name string) (int, bool) {
+	n, err := libseccomp.GetSyscallFromName(name)
+	return int(n), err == nil
 }

@@ -10,6 +10,8 @@ command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 for p in busybox git make python3 strace; do
 	command -v $p >/dev/null 2>&1 || missing="$missing $p"
 done
+# A real Docker-derived default seccomp profile, for the import test.
+[ -f /usr/share/containers/seccomp.json ] || missing="$missing golang-github-containers-common"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing:$missing; install them (e.g. sudo apt-get install$missing) and retry" >&2

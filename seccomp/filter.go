@@ -94,6 +94,9 @@ func action(c Class, errno unix.Errno) (libseccomp.ScmpAction, error) {
 type Program struct {
 	Base   []unix.SockFilter
 	Notify []unix.SockFilter
+	// Extra holds narrowing filters (policy syscall rules, an imported
+	// OCI profile), loaded after ours.
+	Extra [][]unix.SockFilter
 }
 
 // Compile builds the filters for spec.
@@ -256,7 +259,18 @@ func LoadAll(p Program) (int, error) {
 	if err := load(p.Base, 0); err != nil {
 		return -1, err
 	}
-	return Load(p.Notify)
+	lfd, err := Load(p.Notify)
+	if err != nil {
+		return -1, err
+	}
+	// Narrowing filters last: one that denies seccomp(2) must not stop
+	// ours from loading. Precedence does not depend on the order.
+	for _, x := range p.Extra {
+		if err := load(x, 0); err != nil {
+			return -1, err
+		}
+	}
+	return lfd, nil
 }
 
 func load(prog []unix.SockFilter, flags uintptr) error {

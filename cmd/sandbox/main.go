@@ -66,6 +66,7 @@ type runOpts struct {
 	verbose                     bool
 	ro, rw, hide, env, envPass  listFlag
 	tmpfs                       listFlag
+	seccompProfile              string
 	allowConnect                listFlag
 	net                         string
 	timeout                     time.Duration
@@ -98,6 +99,7 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.ro, "ro", "show host `PATH` read-only (repeatable)")
 	fs.Var(&o.rw, "rw", "show host `PATH` read-write (repeatable)")
 	fs.Var(&o.hide, "hide", "make `PATH` look absent (repeatable)")
+	fs.StringVar(&o.seccompProfile, "seccomp-profile", "", "narrow the sandbox further with a Docker/OCI seccomp profile `FILE` (JSON)")
 	fs.Var(&o.tmpfs, "tmpfs", "a private empty read-write directory at guest `PATH` (repeatable)")
 	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
 	fs.Var(&o.envPass, "env-pass", "pass variable `K` from this environment (repeatable)")
@@ -164,6 +166,14 @@ func run(args []string) int {
 	}
 	cmd := sandbox.Command(context.Background(), pol, rest[0], rest[1:]...)
 	cmd.AllowConnect = o.allowConnect
+	if o.seccompProfile != "" {
+		prof, err := policies.LoadOCIProfile(o.seccompProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
+			return 2
+		}
+		cmd.SeccompProfile = prof
+	}
 	cmd.Root, cmd.Dir = o.root, o.cwd
 	cmd.ReadOnly, cmd.ReadWrite, cmd.Hide, cmd.Tmpfs = o.ro, o.rw, o.hide, o.tmpfs
 	for _, kv := range o.env {
