@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -57,22 +58,24 @@ func (c *Call) sockaddr(addrArg, lenArg int) (sockaddr, unix.Errno) {
 	if !c.Valid() {
 		return sockaddr{}, unix.ESRCH
 	}
+	return parseSockaddr(raw), 0
+}
+
+// parseSockaddr decodes a copied-in address (at least 2 bytes).
+func parseSockaddr(raw []byte) sockaddr {
 	sa := sockaddr{raw: raw, family: binary.LittleEndian.Uint16(raw)}
-	if sa.family == unix.AF_UNIX && n > 2 {
+	if sa.family == unix.AF_UNIX && len(raw) > 2 {
 		p := raw[2:]
 		if p[0] == 0 {
 			sa.abs = true
 		} else {
-			for i, b := range p {
-				if b == 0 {
-					p = p[:i]
-					break
-				}
+			if i := bytes.IndexByte(p, 0); i >= 0 {
+				p = p[:i]
 			}
 			sa.path = string(p)
 		}
 	}
-	return sa, 0
+	return sa
 }
 
 // unixTarget resolves an AF_UNIX path in the guest's view to a short host
@@ -341,22 +344,10 @@ func sendmsgOne(c *Call, fd int, addr uint64, flags int) (int64, unix.Errno) {
 		if e := c.Mem().CopyIn(m.Name, raw); e != 0 {
 			return 0, e
 		}
-		sa := sockaddr{raw: raw, family: binary.LittleEndian.Uint16(raw)}
-		if sa.family == unix.AF_UNIX && len(raw) > 2 {
-			if raw[2] == 0 {
-				sa.abs = true
-			} else {
-				p := raw[2:]
-				for i, b := range p {
-					if b == 0 {
-						p = p[:i]
-						break
-					}
-				}
-				sa.path = string(p)
-			}
+		if len(raw) < 2 {
+			return 0, unix.EINVAL
 		}
-		a, rel, errno := c.checkAddr(sa, "sendmsg")
+		a, rel, errno := c.checkAddr(parseSockaddr(raw), "sendmsg")
 		if errno != 0 {
 			return 0, errno
 		}

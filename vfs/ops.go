@@ -484,23 +484,39 @@ func (fs *FS) Readlink(c Ctx, path string) (string, unix.Errno) {
 	return string(buf[:n]), 0
 }
 
+// createTarget resolves the parent of a name an operation will create and
+// checks what every creation checks, in Linux's order: the name must not
+// exist (EEXIST, also for "/", "." and mount points), then the mount must
+// be writable (EROFS). Hidden names cannot be created (EACCES).
+func (fs *FS) createTarget(c Ctx, path string) (*Entry, unix.Errno) {
+	e, errno := fs.lookupCreate(c, path)
+	if errno != 0 {
+		return nil, errno
+	}
+	fail := func(err unix.Errno) (*Entry, unix.Errno) {
+		e.Release()
+		return nil, err
+	}
+	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 || e.Dots != "" {
+		return fail(unix.EEXIST)
+	}
+	var st unix.Stat_t
+	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
+		return fail(unix.EEXIST)
+	}
+	if e.Mount().ReadOnly {
+		return fail(unix.EROFS)
+	}
+	return e, 0
+}
+
 // Mkdir is mkdirat(2).
 func (fs *FS) Mkdir(c Ctx, path string, mode uint32) unix.Errno {
-	e, errno := fs.lookupCreate(c, path)
+	e, errno := fs.createTarget(c, path)
 	if errno != 0 {
 		return errno
 	}
 	defer e.Release()
-	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 {
-		return unix.EEXIST
-	}
-	var st unix.Stat_t
-	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
-		return unix.EEXIST
-	}
-	if e.Mount().ReadOnly {
-		return unix.EROFS
-	}
 	if err := unix.Mkdirat(e.Parent(), e.Name, mode&^c.Umask&0o7777); err != nil {
 		return err.(unix.Errno)
 	}
@@ -623,21 +639,11 @@ func (fs *FS) Symlink(target string, c Ctx, newpath string) unix.Errno {
 	if target == "" {
 		return unix.ENOENT
 	}
-	e, errno := fs.lookupCreate(c, newpath)
+	e, errno := fs.createTarget(c, newpath)
 	if errno != 0 {
 		return errno
 	}
 	defer e.Release()
-	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 || e.Dots != "" {
-		return unix.EEXIST
-	}
-	var st unix.Stat_t
-	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
-		return unix.EEXIST
-	}
-	if e.Mount().ReadOnly {
-		return unix.EROFS
-	}
 	if err := unix.Symlinkat(target, e.Parent(), e.Name); err != nil {
 		return err.(unix.Errno)
 	}
@@ -852,21 +858,11 @@ func (fs *FS) OpenPath(c Ctx, path string, follow bool) (int, unix.Errno) {
 
 // Mknod is mknodat(2) for regular files, FIFOs and sockets.
 func (fs *FS) Mknod(c Ctx, path string, mode uint32) unix.Errno {
-	e, errno := fs.lookupCreate(c, path)
+	e, errno := fs.createTarget(c, path)
 	if errno != 0 {
 		return errno
 	}
 	defer e.Release()
-	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 || e.Dots != "" {
-		return unix.EEXIST
-	}
-	var st unix.Stat_t
-	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
-		return unix.EEXIST
-	}
-	if e.Mount().ReadOnly {
-		return unix.EROFS
-	}
 	perm := mode & 0o7777 &^ c.Umask
 	if err := unix.Mknodat(e.Parent(), e.Name, mode&unix.S_IFMT|perm, 0); err != nil {
 		return err.(unix.Errno)
@@ -877,21 +873,11 @@ func (fs *FS) Mknod(c Ctx, path string, mode uint32) unix.Errno {
 // CreateAt resolves the parent of a path that the caller will create (a
 // unix socket bind): it returns a dup of the parent dir fd and the name.
 func (fs *FS) CreateAt(c Ctx, path string) (int, string, unix.Errno) {
-	e, errno := fs.lookupCreate(c, path)
+	e, errno := fs.createTarget(c, path)
 	if errno != 0 {
 		return -1, "", errno
 	}
 	defer e.Release()
-	if e.Name == "" || e.AtMount != nil || e.FDRef >= 0 || e.Dots != "" {
-		return -1, "", unix.EEXIST
-	}
-	var st unix.Stat_t
-	if statAt(e.Parent(), e.Name, &st, 0) == 0 {
-		return -1, "", unix.EEXIST
-	}
-	if e.Mount().ReadOnly {
-		return -1, "", unix.EROFS
-	}
 	fd, err := unix.Dup(e.Parent())
 	if err != nil {
 		return -1, "", err.(unix.Errno)
