@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -114,6 +115,18 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: filepath.Clean(d), Host: host})
 	}
 	cfg.Deny = p.Filesystem.Deny
+	names := make([]string, 0, len(p.Filesystem.Files))
+	for g := range p.Filesystem.Files {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	for i, g := range names {
+		host := filepath.Join(scratch, fmt.Sprintf("file%d", i))
+		if err := os.WriteFile(host, []byte(p.Filesystem.Files[g]), 0o444); err != nil {
+			return cfg, "", err
+		}
+		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: filepath.Clean(g), Host: host, ReadOnly: true})
+	}
 	hide := append(append([]string(nil), p.Filesystem.Hide...), c.Hide...)
 	for _, h := range hide {
 		if strings.ContainsAny(h, "*?[") {

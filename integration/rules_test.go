@@ -32,3 +32,21 @@ ls /scratch | wc -l; echo data > /scratch/f && cat /scratch/f; uname -n`)
 		t.Error("the tmpfs path appeared on the host")
 	}
 }
+
+// TestSyntheticFiles: filesystem.files shows fixed contents read-only at
+// their paths, over a host file, or where the host has no such directory.
+func TestSyntheticFiles(t *testing.T) {
+	dir := t.TempDir()
+	pol := policyWith(t, "hostname: x")
+	doc, _ := os.ReadFile(pol)
+	doc = []byte(strings.Replace(string(doc), "filesystem:\n", "filesystem:\n  files:\n    /etc/resolv.conf: \"nameserver 192.0.2.1\\n\"\n    /opt/sandbox-test/app/conf: \"k=v\"\n", 1))
+	os.WriteFile(pol, doc, 0o644)
+	res := runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol}, "/bin/sh", "-c",
+		`cat /etc/resolv.conf /opt/sandbox-test/app/conf; echo; echo x > /etc/resolv.conf 2>/dev/null || echo refused; test -d /opt/sandbox-test/app && echo dir`)
+	if string(res.Stdout) != "nameserver 192.0.2.1\nk=v\nrefused\ndir\n" {
+		t.Fatalf("%s", res.describe())
+	}
+	if _, err := os.Stat("/opt/sandbox-test"); err == nil {
+		t.Error("a synthetic path appeared on the host")
+	}
+}

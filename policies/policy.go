@@ -41,6 +41,8 @@ type Filesystem struct {
 	// Tmpfs lists guest paths that get a fresh, empty, private read-write
 	// directory per run, removed at exit.
 	Tmpfs []string `yaml:"tmpfs"`
+	// Files are synthetic read-only files: guest path -> content.
+	Files map[string]string `yaml:"files"`
 }
 
 // Memory is the policy on the guest's own memory.
@@ -241,21 +243,29 @@ func parse(source string, data []byte, depth int) (*Policy, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var typeErrs []string
 	if err := dec.Decode(&p); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			msgs := make([]string, len(te.Errors))
-			for i, m := range te.Errors {
-				msgs[i] = strings.ReplaceAll(m, "\n", `\n`) // one error, one line
-			}
-			return nil, fmt.Errorf("policy %s: %s", source, strings.Join(msgs, "; "))
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("policy %s: %s", source, strings.ReplaceAll(err.Error(), "\n", `\n`))
 		}
-		return nil, fmt.Errorf("policy %s: %s", source, strings.ReplaceAll(err.Error(), "\n", `\n`))
+		// Unknown fields and wrong types: the rest of the document was
+		// still decoded, so validate it too and report everything.
+		for _, m := range te.Errors {
+			typeErrs = append(typeErrs, fmt.Sprintf("policy %s: %s", source, strings.ReplaceAll(m, "\n", `\n`)))
+		}
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root)
-	if err := p.validate(source, &root); err != nil {
-		return nil, err
+	verr := p.validate(source, &root)
+	if len(typeErrs) > 0 {
+		if verr != nil {
+			typeErrs = append(typeErrs, verr.Error())
+		}
+		return nil, errors.New(strings.Join(typeErrs, "\n"))
+	}
+	if verr != nil {
+		return nil, verr
 	}
 	return &p, nil
 }
@@ -334,6 +344,11 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	for _, a := range p.NetworkAllow {
 		if err := CheckNetRule(a); err != nil {
 			bad([]string{"network_allow"}, "%v", err)
+		}
+	}
+	for f := range fs.Files {
+		if !filepath.IsAbs(f) {
+			bad([]string{"filesystem", "files"}, "path %q is not absolute", f)
 		}
 	}
 	for _, d := range fs.Deny {

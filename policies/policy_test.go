@@ -35,6 +35,20 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestEveryErrorReported: policy check lists type errors and validation
+// errors together, each with where it is.
+func TestEveryErrorReported(t *testing.T) {
+	_, err := Parse("p.yaml", []byte("name: x\nbogus: 1\nnetwork: wifi\nfilesystem:\n  read_only: [usr]\n"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"line 2: field bogus not found", `p.yaml:3:10: "wifi"`, `p.yaml:5:14: path "usr"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	p, err := Parse("p.yaml", []byte("name: x\n"))
 	if err != nil {

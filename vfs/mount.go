@@ -111,6 +111,12 @@ type FS struct {
 	hasBelow map[string]bool
 	proc     Provider
 	deny     []*regexp.Regexp
+	// leadsToMount holds the proper ancestors of mount points: a walk may
+	// pass through one that the host lacks (a file mounted at /opt/a/b when
+	// the host has no /opt/a); virt, an empty read-only directory, stands
+	// in for it.
+	leadsToMount map[string]bool
+	virt         *Mount
 }
 
 // Clean returns the lexically cleaned absolute form of an absolute path,
@@ -169,9 +175,19 @@ func New(cfg Config) (*FS, error) {
 			fs.root = m
 		}
 	}
+	fs.leadsToMount = map[string]bool{}
 	for _, m := range fs.mounts {
 		fs.ordered = append(fs.ordered, m)
 		markAncestors(fs.hasBelow, m.Guest)
+		markAncestors(fs.leadsToMount, m.Guest)
+	}
+	if cfg.Scratch != "" {
+		dir := filepath.Join(cfg.Scratch, "virt")
+		if err := os.MkdirAll(dir, 0o555); err == nil {
+			if fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+				fs.virt = &Mount{Guest: "", Host: dir, ReadOnly: true, fd: fd, isDir: true}
+			}
+		}
 	}
 	sort.Slice(fs.ordered, func(i, j int) bool { return len(fs.ordered[i].Guest) > len(fs.ordered[j].Guest) })
 	for _, g := range cfg.Deny {
@@ -306,6 +322,9 @@ func (fs *FS) Close() {
 		if m.fd >= 0 {
 			unix.Close(m.fd)
 		}
+	}
+	if fs.virt != nil {
+		unix.Close(fs.virt.fd)
 	}
 }
 

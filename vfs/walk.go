@@ -307,11 +307,29 @@ func (e *Entry) finish(comps []string, follow bool) unix.Errno {
 				e.fs.proc.Prepare(e.pid, t.guest, last)
 			}
 		}
+		if e.fs.virt != nil && e.fs.leadsToMount[child] {
+			var vst unix.Stat_t
+			if unix.Fstatat(t.fd, last, &vst, unix.AT_SYMLINK_NOFOLLOW) == unix.ENOENT {
+				if vfd, err := unix.Dup(e.fs.virt.fd); err == nil {
+					e.push(node{guest: child, fd: vfd, owned: true, mount: e.fs.virt, compound: true})
+					e.Name = ""
+					return 0
+				}
+			}
+		}
 		if !follow {
 			return 0
 		}
 		var st unix.Stat_t
 		if err := unix.Fstatat(t.fd, last, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if err == unix.ENOENT && e.fs.virt != nil && e.fs.leadsToMount[child] {
+				vfd, derr := unix.Dup(e.fs.virt.fd)
+				if derr == nil {
+					e.push(node{guest: child, fd: vfd, owned: true, mount: e.fs.virt, compound: true})
+					e.Name = ""
+					return 0
+				}
+			}
 			if err == unix.ENOENT {
 				return 0 // absent: callers that create need Parent and Name
 			}
@@ -436,6 +454,16 @@ func (e *Entry) walkDirs(comps []string) unix.Errno {
 			}
 		}
 		fd, errno := openStep(t.fd, name, 0)
+		if errno == unix.ENOENT && e.fs.virt != nil && e.fs.leadsToMount[child] {
+			// Not on the host, but a mount point lies below: an empty
+			// read-only directory stands in (dup: the node is owned).
+			vfd, err := unix.Dup(e.fs.virt.fd)
+			if err != nil {
+				return unix.ENOENT
+			}
+			e.push(node{guest: child, fd: vfd, owned: true, mount: e.fs.virt, compound: true})
+			continue
+		}
 		if errno != 0 {
 			return errno
 		}
