@@ -678,6 +678,11 @@ func TestEscapeForbiddenSyscalls(t *testing.T) {
 			"tgkill(1, 1, 0) = " + rawErr(3, "ESRCH") + "\n" +
 			"pidfd_open(1) = " + rawErr(3, "ESRCH") + "\n" +
 			"prlimit64(1, NOFILE, NULL, buf) = " + rawErr(3, "ESRCH") + "\n" +
+			"setpriority(PROCESS, getppid(), 19) = " + rawErr(3, "ESRCH") + "\n" +
+			"setpriority(PGRP, 0, 19) = " + rawErr(1, "EPERM") + "\n" +
+			"setpriority(USER, 0, 19) = " + rawErr(1, "EPERM") + "\n" +
+			"sched_setaffinity(getppid(), cpu0) = " + rawErr(3, "ESRCH") + "\n" +
+			"ioprio_set(PROCESS, getppid(), idle) = " + rawErr(3, "ESRCH") + "\n" +
 			"kill(getpid(), 0) = 0\n"},
 		{"seccomp-listener", 0, "seccomp(FILTER, 0, allow-all) = 0\n" +
 			"seccomp(FILTER, NEW_LISTENER, allow-all) = " + rawErr(1, "EPERM") + "\n" +
@@ -838,6 +843,10 @@ func TestEscapeFdAttrOnReadOnly(t *testing.T) {
 		"fremovexattr(user.keep) = " + rawErr(30, "EROFS"),
 		"futimens(1970) = " + rawErr(30, "EROFS"),
 		"ioctl(FS_IOC_SETFLAGS) = " + rawErr(1, "EPERM"),
+		"setxattr(target, user.y) = " + rawErr(30, "EROFS"),
+		"lsetxattr(target, user.y) = " + rawErr(30, "EROFS"),
+		"removexattr(target, user.keep) = " + rawErr(30, "EROFS"),
+		"lremovexattr(target, user.keep) = " + rawErr(30, "EROFS"),
 	}
 	for _, w := range want {
 		if !strings.Contains(string(res.Stdout), w) {
@@ -852,8 +861,10 @@ func TestEscapeFdAttrOnReadOnly(t *testing.T) {
 		t.Errorf("ESCAPE: host file changed: mode %v -> %v, mtime %v -> %v", before.Mode(), after.Mode(), before.ModTime(), after.ModTime())
 	}
 	buf := make([]byte, 16)
-	if n, err := syscall.Getxattr(target, "user.x", buf); err == nil {
-		t.Errorf("ESCAPE: xattr user.x set on the host file (%q)", buf[:n])
+	for _, name := range []string{"user.x", "user.y"} {
+		if n, err := syscall.Getxattr(target, name, buf); err == nil {
+			t.Errorf("ESCAPE: xattr %s set on the host file (%q)", name, buf[:n])
+		}
 	}
 	if xattrs {
 		if _, err := syscall.Getxattr(target, "user.keep", buf); err != nil {

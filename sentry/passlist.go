@@ -12,7 +12,9 @@ var passList = []int{
 	unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV,
 	unix.SYS_PREAD64, unix.SYS_PWRITE64, unix.SYS_PREADV, unix.SYS_PWRITEV,
 	unix.SYS_PREADV2, unix.SYS_PWRITEV2, unix.SYS_LSEEK, unix.SYS_FSTAT,
-	unix.SYS_FSYNC, unix.SYS_FDATASYNC,
+	unix.SYS_FSYNC, unix.SYS_FDATASYNC, unix.SYS_SYNCFS,
+	// sync only flushes; Linux's never fails.
+	unix.SYS_SYNC,
 	unix.SYS_SYNC_FILE_RANGE, unix.SYS_FTRUNCATE, unix.SYS_FALLOCATE,
 	unix.SYS_FADVISE64, unix.SYS_READAHEAD, unix.SYS_FLOCK, unix.SYS_FSTATFS,
 	unix.SYS_FGETXATTR, unix.SYS_FLISTXATTR, unix.SYS_SENDFILE,
@@ -34,6 +36,7 @@ var passList = []int{
 	unix.SYS_MUNMAP, unix.SYS_BRK,
 	unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC, unix.SYS_MINCORE,
 	unix.SYS_MLOCK, unix.SYS_MUNLOCK, unix.SYS_MLOCK2, unix.SYS_MEMBARRIER,
+	unix.SYS_MLOCKALL, unix.SYS_MUNLOCKALL, // bounded by RLIMIT_MEMLOCK
 	unix.SYS_PKEY_ALLOC, unix.SYS_PKEY_FREE,
 	// mmap, mprotect and pkey_mprotect pass too unless the policy denies
 	// W^X violations (see FilterSpec and sys_mmap.go).
@@ -83,4 +86,8 @@ var denyList = map[int]unix.Errno{
 	unix.SYS_IO_URING_REGISTER: unix.ENOSYS,
 	// clone3 hides its flags in memory; libc falls back to clone.
 	unix.SYS_CLONE3: unix.ENOSYS,
+	// The *xattrat calls (Linux 6.13) hide their path walk flags and value
+	// in a struct; ENOSYS makes libc fall back to the calls handled above.
+	unix.SYS_SETXATTRAT: unix.ENOSYS, unix.SYS_GETXATTRAT: unix.ENOSYS,
+	unix.SYS_LISTXATTRAT: unix.ENOSYS, unix.SYS_REMOVEXATTRAT: unix.ENOSYS,
 }

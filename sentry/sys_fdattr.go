@@ -92,18 +92,28 @@ func xattrName(c *Call, arg int) (string, unix.Errno) {
 	return name, errno
 }
 
-func sysFsetxattr(c *Call) (int64, unix.Errno) {
-	name, errno := xattrName(c, 1)
+// xattrArgs copies in the name and value of a set*xattr call whose name
+// is argument arg (value and size follow it).
+func xattrArgs(c *Call, arg int) (string, []byte, unix.Errno) {
+	name, errno := xattrName(c, arg)
 	if errno != 0 {
-		return 0, errno
+		return "", nil, errno
 	}
-	size := c.Arg(3)
-	if size > 65536 {
-		return 0, unix.E2BIG
+	size := c.Arg(arg + 2)
+	if size > 65536 { // XATTR_SIZE_MAX
+		return "", nil, unix.E2BIG
 	}
 	val := make([]byte, size)
-	if e := c.Mem().CopyIn(c.Arg(2), val); e != 0 {
-		return 0, e
+	if e := c.Mem().CopyIn(c.Arg(arg+1), val); e != 0 {
+		return "", nil, e
+	}
+	return name, val, 0
+}
+
+func sysFsetxattr(c *Call) (int64, unix.Errno) {
+	name, val, errno := xattrArgs(c, 1)
+	if errno != 0 {
+		return 0, errno
 	}
 	fd, errno := fdForChange(c, c.Int(0))
 	if errno != 0 {
@@ -133,3 +143,28 @@ func sysFremovexattr(c *Call) (int64, unix.Errno) {
 }
 
 var _ = mm.PathMax
+
+func setxattr(c *Call, follow bool) (int64, unix.Errno) {
+	name, val, errno := xattrArgs(c, 1)
+	if errno != 0 {
+		return 0, errno
+	}
+	return pathCall(c, atFDCWD, 0, func(ctx vfs.Ctx, p string) unix.Errno {
+		return c.s.fs.Setxattr(ctx, p, follow, name, val, c.Int(4))
+	})
+}
+
+func removexattr(c *Call, follow bool) (int64, unix.Errno) {
+	name, errno := xattrName(c, 1)
+	if errno != 0 {
+		return 0, errno
+	}
+	return pathCall(c, atFDCWD, 0, func(ctx vfs.Ctx, p string) unix.Errno {
+		return c.s.fs.Removexattr(ctx, p, follow, name)
+	})
+}
+
+func sysSetxattr(c *Call) (int64, unix.Errno)     { return setxattr(c, true) }
+func sysLsetxattr(c *Call) (int64, unix.Errno)    { return setxattr(c, false) }
+func sysRemovexattr(c *Call) (int64, unix.Errno)  { return removexattr(c, true) }
+func sysLremovexattr(c *Call) (int64, unix.Errno) { return removexattr(c, false) }

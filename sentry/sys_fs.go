@@ -93,3 +93,28 @@ func sysUmask(c *Call) (int64, unix.Errno) {
 	// The kernel keeps its copy too and returns the old value.
 	return c.Continue()
 }
+
+// sysInotifyAddWatch resolves the path in the guest's view and adds the
+// watch to the guest's own inotify instance (the sentry's copy of the fd
+// shares it, so the watch descriptor is the guest's). The object is named to
+// the kernel by a /proc/self/fd path of an O_PATH fd, never by the guest's
+// string; that fd already is the object (the symlink itself with
+// IN_DONT_FOLLOW), so following the magic link reaches exactly it.
+func sysInotifyAddWatch(c *Call) (int64, unix.Errno) {
+	mask := uint32(c.Arg(2))
+	if mask&unix.IN_ALL_EVENTS == 0 {
+		return 0, unix.EINVAL
+	}
+	ifd, errno := c.getFD(c.Int(0))
+	if errno != 0 {
+		return 0, errno
+	}
+	defer unix.Close(ifd)
+	return withHostPath(c, 1, mask&unix.IN_DONT_FOLLOW == 0, func(p string) (int64, unix.Errno) {
+		wd, err := unix.InotifyAddWatch(ifd, p, mask&^unix.IN_DONT_FOLLOW)
+		if err != nil {
+			return 0, err.(unix.Errno)
+		}
+		return int64(wd), 0
+	})
+}

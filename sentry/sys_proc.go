@@ -241,11 +241,44 @@ func sysTgkill(c *Call) (int64, unix.Errno) {
 	return c.Continue()
 }
 
-func sysPrlimit64(c *Call) (int64, unix.Errno) {
-	if pid := c.Int(0); pid != 0 && !c.s.member(pid) {
+// ownTask lets a call that names a task by pid or tid run when that task
+// is the caller (0) or in the sandbox. A negative pid names no task and is
+// left to the kernel's own EINVAL or ESRCH.
+func ownTask(c *Call, pid int) (int64, unix.Errno) {
+	if pid > 0 && !c.s.member(pid) {
 		return 0, unix.ESRCH
 	}
 	return c.Continue()
+}
+
+func sysPrlimit64(c *Call) (int64, unix.Errno) { return ownTask(c, c.Int(0)) }
+
+// sysSchedTask covers the sched_set*/sched_getattr/sched_rr_get_interval
+// calls, which all name their task first.
+func sysSchedTask(c *Call) (int64, unix.Errno) { return ownTask(c, c.Int(0)) }
+
+// sysSetpriority renices sandbox tasks only. A process group or a user id
+// can take in processes outside the sandbox, so those forms are refused.
+func sysSetpriority(c *Call) (int64, unix.Errno) {
+	switch c.Int(0) {
+	case unix.PRIO_PROCESS:
+		return ownTask(c, c.Int(1))
+	case unix.PRIO_PGRP, unix.PRIO_USER:
+		return 0, unix.EPERM
+	}
+	return c.Continue() // EINVAL
+}
+
+// sysIoprioSet is sysSetpriority for I/O priorities.
+func sysIoprioSet(c *Call) (int64, unix.Errno) {
+	const whoProcess, whoPgrp, whoUser = 1, 2, 3
+	switch c.Int(0) {
+	case whoProcess:
+		return ownTask(c, c.Int(1))
+	case whoPgrp, whoUser:
+		return 0, unix.EPERM
+	}
+	return c.Continue() // EINVAL
 }
 
 func sysSetrlimit(c *Call) (int64, unix.Errno) { return c.Continue() }

@@ -44,9 +44,11 @@ var handlers = map[int]Handler{
 	// sys_fdattr.go
 	unix.SYS_FCHMOD: sysFchmod, unix.SYS_FCHOWN: sysFchown,
 	unix.SYS_FSETXATTR: sysFsetxattr, unix.SYS_FREMOVEXATTR: sysFremovexattr,
+	unix.SYS_SETXATTR: sysSetxattr, unix.SYS_LSETXATTR: sysLsetxattr,
+	unix.SYS_REMOVEXATTR: sysRemovexattr, unix.SYS_LREMOVEXATTR: sysLremovexattr,
 	// sys_fs.go
 	unix.SYS_GETCWD: sysGetcwd, unix.SYS_CHDIR: sysChdir, unix.SYS_FCHDIR: sysFchdir,
-	unix.SYS_UMASK: sysUmask,
+	unix.SYS_UMASK: sysUmask, unix.SYS_INOTIFY_ADD_WATCH: sysInotifyAddWatch,
 	// sys_proc.go
 	unix.SYS_CLONE: sysClone, unix.SYS_FORK: sysFork, unix.SYS_VFORK: sysVfork,
 	unix.SYS_EXECVE: sysExecve, unix.SYS_EXECVEAT: sysExecveat,
@@ -54,6 +56,10 @@ var handlers = map[int]Handler{
 	unix.SYS_PRLIMIT64: sysPrlimit64, unix.SYS_SETRLIMIT: sysSetrlimit,
 	unix.SYS_PRCTL: sysPrctl, unix.SYS_PIDFD_OPEN: sysPidfdOpen,
 	unix.SYS_RT_SIGQUEUEINFO: sysRtSigqueueinfo, unix.SYS_RT_TGSIGQUEUEINFO: sysRtTgsigqueueinfo,
+	unix.SYS_SETPRIORITY: sysSetpriority, unix.SYS_IOPRIO_SET: sysIoprioSet,
+	unix.SYS_SCHED_SETAFFINITY: sysSchedTask, unix.SYS_SCHED_SETPARAM: sysSchedTask,
+	unix.SYS_SCHED_SETSCHEDULER: sysSchedTask, unix.SYS_SCHED_SETATTR: sysSchedTask,
+	unix.SYS_SCHED_GETATTR: sysSchedTask, unix.SYS_SCHED_RR_GET_INTERVAL: sysSchedTask,
 	// sys_socket.go
 	unix.SYS_SOCKET: sysSocket, unix.SYS_CONNECT: sysConnect, unix.SYS_BIND: sysBind,
 	unix.SYS_SENDTO: sysSendto, unix.SYS_SENDMSG: sysSendmsg, unix.SYS_SENDMMSG: sysSendmmsg,

@@ -69,6 +69,9 @@ var traceSig = map[int]string{
 	unix.SYS_KILL: "ds", unix.SYS_TKILL: "ds", unix.SYS_TGKILL: "dds", unix.SYS_UMASK: "m",
 	unix.SYS_IOCTL: "fxx", unix.SYS_FCHMOD: "fm", unix.SYS_FCHOWN: "fdd", unix.SYS_STATFS: "px",
 	unix.SYS_GETXATTR: "ppxd", unix.SYS_LGETXATTR: "ppxd", unix.SYS_MKNOD: "pmd",
+	unix.SYS_SETXATTR: "ppBdx", unix.SYS_LSETXATTR: "ppBdx", unix.SYS_FSETXATTR: "fpBdx",
+	unix.SYS_REMOVEXATTR: "pp", unix.SYS_LREMOVEXATTR: "pp", unix.SYS_FREMOVEXATTR: "fp",
+	unix.SYS_INOTIFY_ADD_WATCH: "fpx", unix.SYS_SETPRIORITY: "ddd", unix.SYS_SCHED_SETAFFINITY: "ddx",
 	unix.SYS_MEMFD_CREATE: "pU", unix.SYS_PIDFD_OPEN: "dU", unix.SYS_CLONE: "xxxxx",
 	unix.SYS_MMAP: "xdxxfx", unix.SYS_MPROTECT: "xdx", unix.SYS_SENDTO: "fxdxud",
 	// Pass-class calls, seen with --trace=all.

@@ -702,6 +702,36 @@ func (fs *FS) Chmod(c Ctx, path string, mode uint32) unix.Errno {
 	})
 }
 
+// Setxattr is setxattr(2), or lsetxattr(2) without follow.
+func (fs *FS) Setxattr(c Ctx, path string, follow bool, name string, val []byte, flags int) unix.Errno {
+	return fs.withTarget(c, path, follow, true, func(fd int, n string) error {
+		return onObject(fd, n, func(p string) error { return unix.Setxattr(p, name, val, flags) })
+	})
+}
+
+// Removexattr is removexattr(2), or lremovexattr(2) without follow.
+func (fs *FS) Removexattr(c Ctx, path string, follow bool, name string) unix.Errno {
+	return fs.withTarget(c, path, follow, true, func(fd int, n string) error {
+		return onObject(fd, n, func(p string) error { return unix.Removexattr(p, name) })
+	})
+}
+
+// onObject runs fn on a /proc/self/fd path of name in directory fd (of fd
+// itself when name is ""), for calls with no *at form. The path is opened
+// O_PATH|O_NOFOLLOW, and the magic link then names that very inode: a
+// symlink stays the symlink, and nothing is resolved again by name.
+func onObject(fd int, name string, fn func(p string) error) error {
+	if name == "" {
+		return fn("/proc/self/fd/" + itoa(fd))
+	}
+	o, errno := openStep(fd, name, 0)
+	if errno != 0 {
+		return errno
+	}
+	defer unix.Close(o)
+	return fn("/proc/self/fd/" + itoa(o))
+}
+
 // Chown is fchownat(2).
 func (fs *FS) Chown(c Ctx, path string, uid, gid int, follow bool) unix.Errno {
 	return fs.withTarget(c, path, follow, true, func(fd int, name string) error {

@@ -1,6 +1,7 @@
 /* fdattr: calls that change an inode through an fd, whatever the fd's
  * access mode. On a read-only fd of a file in a read-only mount, each must
- * fail (EROFS, or EPERM for chattr) and leave the host file unchanged. */
+ * fail (EROFS, or EPERM for chattr) and leave the host file unchanged;
+ * so must the path-named xattr calls. */
 #include "raw.h"
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -19,6 +20,11 @@ static void c_ro(void)
 	show("futimens(1970)", R(SYS_utimensat, fd, NULL, ts, 0));
 	long flags = 0;
 	show("ioctl(FS_IOC_SETFLAGS)", R(SYS_ioctl, fd, FS_IOC_SETFLAGS, &flags));
+	/* The path forms of the same changes. */
+	show("setxattr(target, user.y)", R(SYS_setxattr, "target", "user.y", "1", 1, 0));
+	show("lsetxattr(target, user.y)", R(SYS_lsetxattr, "target", "user.y", "1", 1, 0));
+	show("removexattr(target, user.keep)", R(SYS_removexattr, "target", "user.keep"));
+	show("lremovexattr(target, user.keep)", R(SYS_lremovexattr, "target", "user.keep"));
 }
 
 static const struct tcase cases[] = {

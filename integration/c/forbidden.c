@@ -92,6 +92,12 @@ static void c_outside(void)
 	show("tgkill(1, 1, 0)", R(SYS_tgkill, 1, 1, 0));
 	show("pidfd_open(1)", R(SYS_pidfd_open, 1, 0));
 	show("prlimit64(1, NOFILE, NULL, buf)", R(SYS_prlimit64, 1, 7, 0, (long)&(long[2]){0}));
+	unsigned long cpu0 = 1;
+	show("setpriority(PROCESS, getppid(), 19)", R(SYS_setpriority, 0, getppid(), 19));
+	show("setpriority(PGRP, 0, 19)", R(SYS_setpriority, 1, 0, 19));
+	show("setpriority(USER, 0, 19)", R(SYS_setpriority, 2, 0, 19));
+	show("sched_setaffinity(getppid(), cpu0)", R(SYS_sched_setaffinity, getppid(), sizeof cpu0, &cpu0));
+	show("ioprio_set(PROCESS, getppid(), idle)", R(SYS_ioprio_set, 1, getppid(), 3 << 13));
 	show("kill(getpid(), 0)", R(SYS_kill, getpid(), 0));
 }
 

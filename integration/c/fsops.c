@@ -7,6 +7,8 @@
 #include "raw.h"
 #include <linux/openat2.h>
 #include <time.h>
+#include <sys/inotify.h>
+#include <sys/xattr.h>
 
 static char buf[4200];
 
@@ -496,6 +498,70 @@ static void c_io(void)
 	R(SYS_close, fd);
 }
 
+static void c_xattr(void)
+{
+	char name[300];
+	long n;
+	mkfile("f", "data", 0644);
+	R(SYS_symlink, "f", "l");
+	show("setxattr(f, user.a)", R(SYS_setxattr, "f", "user.a", "one", 3, 0));
+	show("setxattr(f, user.a, CREATE)", R(SYS_setxattr, "f", "user.a", "x", 1, XATTR_CREATE));
+	show("setxattr(f, user.b, REPLACE)", R(SYS_setxattr, "f", "user.b", "x", 1, XATTR_REPLACE));
+	show("setxattr(l, user.b) follows", R(SYS_setxattr, "l", "user.b", "two", 3, 0));
+	show("lsetxattr(l, user.c)", R(SYS_lsetxattr, "l", "user.c", "x", 1, 0));
+	show("setxattr(missing)", R(SYS_setxattr, "missing", "user.a", "x", 1, 0));
+	show("setxattr(f, bad flags)", R(SYS_setxattr, "f", "user.a", "x", 1, 8));
+	show("setxattr(f, NULL name)", R(SYS_setxattr, "f", NULL, "x", 1, 0));
+	show("setxattr(f, NULL value, 4)", R(SYS_setxattr, "f", "user.a", NULL, 4, 0));
+	show("setxattr(f, size 70000)", R(SYS_setxattr, "f", "user.a", buf, 70000, 0));
+	memset(name, 'n', sizeof name);
+	memcpy(name, "user.", 5);
+	name[sizeof name - 1] = 0;
+	show("setxattr(f, 299-char name)", R(SYS_setxattr, "f", name, "x", 1, 0));
+	show("setxattr(f, nonamespace)", R(SYS_setxattr, "f", "plain", "x", 1, 0));
+	n = R(SYS_getxattr, "f", "user.b", buf, sizeof buf);
+	showbuf("getxattr(f, user.b)", n, buf);
+	n = R(SYS_listxattr, "f", buf, sizeof buf);
+	show("listxattr(f) length", n);
+	show("removexattr(f, user.a)", R(SYS_removexattr, "f", "user.a"));
+	show("removexattr(f, user.a) again", R(SYS_removexattr, "f", "user.a"));
+	show("removexattr(l, user.b) follows", R(SYS_removexattr, "l", "user.b"));
+	show("lremovexattr(l, user.b)", R(SYS_lremovexattr, "l", "user.b"));
+	show("removexattr(missing)", R(SYS_removexattr, "missing", "user.a"));
+	n = R(SYS_listxattr, "f", buf, sizeof buf);
+	show("listxattr(f) length after", n);
+}
+
+static void c_inotify(void)
+{
+	char ev[4096];
+	mkdir_("w");
+	mkfile("plain", "x", 0644);
+	R(SYS_symlink, "w", "lw");
+	long in = must("inotify_init1", R(SYS_inotify_init1, IN_CLOEXEC | IN_NONBLOCK));
+	show("inotify_add_watch(w)", R(SYS_inotify_add_watch, in, "w", IN_CREATE | IN_DELETE));
+	show("inotify_add_watch(w) again", R(SYS_inotify_add_watch, in, "w", IN_CREATE | IN_DELETE));
+	show("inotify_add_watch(lw) follows: same wd", R(SYS_inotify_add_watch, in, "lw", IN_CREATE));
+	show("inotify_add_watch(lw, DONT_FOLLOW)", R(SYS_inotify_add_watch, in, "lw", IN_ATTRIB | IN_DONT_FOLLOW));
+	show("inotify_add_watch(plain, ONLYDIR)", R(SYS_inotify_add_watch, in, "plain", IN_CREATE | IN_ONLYDIR));
+	show("inotify_add_watch(missing)", R(SYS_inotify_add_watch, in, "missing", IN_CREATE));
+	show("inotify_add_watch(w, mask 0)", R(SYS_inotify_add_watch, in, "w", 0));
+	show("inotify_add_watch(9999, w)", R(SYS_inotify_add_watch, 9999, "w", IN_CREATE));
+	show("inotify_add_watch(stdin-ish plain fd, w)", R(SYS_inotify_add_watch, 0, "w", IN_CREATE));
+	show("inotify_add_watch(w, NULL)", R(SYS_inotify_add_watch, in, NULL, IN_CREATE));
+	mkfile("w/new", "", 0644);
+	R(SYS_unlink, "w/new");
+	long n = R(SYS_read, in, ev, sizeof ev);
+	show("read(events) bytes", n);
+	for (long off = 0; n > 0 && off < n;) {
+		struct inotify_event *e = (struct inotify_event *)(ev + off);
+		printf("event wd=%d mask=%x name=%s\n", e->wd, e->mask, e->len ? e->name : "");
+		off += sizeof *e + e->len;
+	}
+	show("inotify_rm_watch(1)", R(SYS_inotify_rm_watch, in, 1));
+	R(SYS_close, in);
+}
+
 static const struct tcase cases[] = {
 	{"rename", c_rename},
 	{"link", c_link},
@@ -511,6 +577,8 @@ static const struct tcase cases[] = {
 	{"openat2", c_openat2},
 	{"perm", c_perm},
 	{"io", c_io},
+	{"xattr", c_xattr},
+	{"inotify", c_inotify},
 	{NULL, NULL},
 };
 
