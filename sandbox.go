@@ -550,6 +550,16 @@ func (c *Cmd) WriteSummary(w io.Writer) {
 	}
 }
 
+// LimitsHit returns, after Wait, how many calls failed because the guest
+// reached each policy limit the sandbox enforces itself ("processes":
+// fork refused with EAGAIN; "files": an fd not installed, EMFILE).
+func (c *Cmd) LimitsHit() map[string]int {
+	if c.sentry == nil {
+		return nil
+	}
+	return c.sentry.LimitsHit()
+}
+
 // Wait waits for the guest's first process to exit, then stops every
 // process it left behind and removes the private /tmp.
 func (c *Cmd) Wait() error {

@@ -59,10 +59,13 @@ func TestProcessLimit(t *testing.T) {
 	if ok != 19 || !strings.HasPrefix(strings.TrimPrefix(out[strings.Index(out, "first_error="):], "first_error="), "Resource temporarily unavailable") {
 		t.Fatalf("want 19 forks then EAGAIN\n%s", res.describe())
 	}
+	if !strings.Contains(string(res.Stderr), "failed with EAGAIN: the sandbox reached limits.processes (20)") {
+		t.Errorf("want an explanation of the limit on stderr\n%s", res.describe())
+	}
 	// Without the limit (-1) all 50 work.
 	pol = policyWith(t, "limits:\n  processes: -1")
 	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol}, prog, "forklimit", "50")
-	if !strings.Contains(string(res.Stdout), "forks ok=50 first_error=none") {
+	if !strings.Contains(string(res.Stdout), "forks ok=50 first_error=none") || strings.Contains(string(res.Stderr), "limits.processes") {
 		t.Fatalf("without a limit\n%s", res.describe())
 	}
 }

@@ -91,7 +91,8 @@ func TestAddressSpaceLimit(t *testing.T) {
 }
 
 // TestRlimits: limits.files gives EMFILE, limits.file_size kills with
-// SIGXFSZ (and sandbox says why), limits.cpu with SIGXCPU; no core files.
+// SIGXFSZ, limits.cpu with SIGXCPU, and sandbox says why at exit; no core
+// files.
 func TestRlimits(t *testing.T) {
 	dir := t.TempDir()
 	pol := policyWith(t, "limits:\n  processes: 1024\n  files: 16\n  file_size: 1M\n  cpu: 1")
@@ -100,8 +101,13 @@ fds = []
 try:
     while True: fds.append(os.open("/dev/null", os.O_RDONLY))
 except OSError as e: print("open failed", e.errno, len(fds) < 16)`)
-	if !strings.Contains(string(res.Stdout), "open failed 24 True") {
-		t.Errorf("files: want EMFILE\n%s", res.describe())
+	if !strings.Contains(string(res.Stdout), "open failed 24 True") ||
+		!strings.Contains(string(res.Stderr), "1 call(s) failed with EMFILE: a process reached its open-file limit (RLIMIT_NOFILE; limits.files: 16)") {
+		t.Errorf("files: want EMFILE and an explanation\n%s", res.describe())
+	}
+	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol}, "/bin/true")
+	if strings.Contains(string(res.Stderr), "limits.") {
+		t.Errorf("no limit hit, yet an explanation\n%s", res.describe())
 	}
 	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", pol}, "/bin/sh", "-c", "head -c 2000000 /dev/zero > big")
 	if res.Status != 128+25 || !strings.Contains(string(res.Stderr), "limits.file_size") {

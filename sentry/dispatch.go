@@ -63,6 +63,7 @@ type Sentry struct {
 
 	denyMu  sync.Mutex
 	denials map[string]int
+	limits  map[string]int // policy limit name -> calls it failed
 }
 
 // New returns a sentry for cfg. Start it with Serve once the listener is
@@ -207,6 +208,32 @@ func (s *Sentry) denied(syscall, reason string, pid int) {
 	}
 }
 
+// limitHit counts a call that failed because the guest reached a policy
+// limit (name as in the policy's limits section) and tells whether it is
+// the first.
+func (s *Sentry) limitHit(name string) bool {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	if s.limits == nil {
+		s.limits = map[string]int{}
+	}
+	s.limits[name]++
+	return s.limits[name] == 1
+}
+
+// LimitsHit returns, per policy limit the guest ran into, how many calls
+// failed because of it (the sentry sees the process and open-file limits;
+// the kernel's rlimit signals show in the exit status instead).
+func (s *Sentry) LimitsHit() map[string]int {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	out := make(map[string]int, len(s.limits))
+	for k, v := range s.limits {
+		out[k] = v
+	}
+	return out
+}
+
 // LogDenialCounts reports the denials that repeated.
 func (s *Sentry) LogDenialCounts() {
 	s.denyMu.Lock()
@@ -285,6 +312,9 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 		if errno == 0 {
 			var err error
 			newfd, err = s.listener.AddFD(n.ID, c.addFD, c.setFD, c.cloexc, send)
+			if err == unix.EMFILE {
+				s.limitHit("files")
+			}
 			if !send {
 				if err != nil {
 					e, _ := err.(unix.Errno)

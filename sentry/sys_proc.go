@@ -18,7 +18,9 @@ func clone(c *Call, flags uint64) (int64, unix.Errno) {
 	}
 	if flags&unix.CLONE_THREAD == 0 {
 		if !c.s.mayFork() {
-			c.s.log.WithField("limit", c.s.cfg.MaxProcs).Warn("fork refused: the sandbox's process limit is reached")
+			if c.s.limitHit("processes") {
+				c.s.log.WithField("limit", c.s.cfg.MaxProcs).Warn("fork refused: the sandbox's process limit is reached")
+			}
 			return 0, unix.EAGAIN
 		}
 		c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0)

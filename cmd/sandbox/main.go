@@ -199,9 +199,6 @@ func run(args []string) int {
 		cmd.Trace = f
 	}
 	cmd.Summary = o.summary
-	if o.summary && o.trace == "" {
-		// A summary of the routed calls only; --trace=all makes it whole.
-	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ForwardSignals = true
 	cmd.Log = log
@@ -221,6 +218,13 @@ func run(args []string) int {
 	if err != nil && !errors.As(err, &ee) {
 		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
 		return 126
+	}
+	hits := cmd.LimitsHit()
+	if n := hits["processes"]; n > 0 {
+		fmt.Fprintf(os.Stderr, "sandbox: %d fork(s) failed with EAGAIN: the sandbox reached limits.processes (%d)\n", n, pol.Limits.Processes)
+	}
+	if n := hits["files"]; n > 0 {
+		fmt.Fprintf(os.Stderr, "sandbox: %d call(s) failed with EMFILE: a process reached its open-file limit (RLIMIT_NOFILE; limits.files: %s)\n", n, filesLimit(pol.Limits.Files))
 	}
 	status := sandbox.ExitStatus(cmd.ProcessState)
 	switch status - 128 {
@@ -268,4 +272,12 @@ func policyCmd(args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "usage: sandbox policy list | show NAME|FILE | check FILE")
 	return 2
+}
+
+// filesLimit names the open-file limit for the exit explanation.
+func filesLimit(n uint64) string {
+	if n == 0 {
+		return "not set"
+	}
+	return fmt.Sprint(n)
 }
