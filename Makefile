@@ -20,9 +20,19 @@ demo: build
 
 # test runs every test: unit tests, then the integration suite against
 # bin/sandbox (parity with native Linux, escapes, launch stress).
-test: build
-	$(GO) vet ./...
+test: build lint
 	$(GO) test -count=1 ./...
+
+# lint: gofmt, go vet and staticcheck (a pinned version, built into
+# bin/tools on first use) must all be clean.
+STATICCHECK := bin/tools/staticcheck
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 unit: build
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)

@@ -378,12 +378,6 @@ func getListener(pid, num int) (int, bool) {
 	return lfd, true
 }
 
-func alive(pidfd int) bool {
-	pfd := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-	n, _ := unix.Poll(pfd, 0)
-	return n == 0
-}
-
 func isListener(fd int) bool {
 	l, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
 	return err == nil && l == "anon_inode:seccomp notify"

@@ -298,18 +298,6 @@ func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool) {
 	s.tasks.mu.Unlock()
 }
 
-// dropFailedFork discards the newest snapshot when fork failed.
-func (s *Sentry) dropFailedFork(p *Process) {
-	s.tasks.mu.Lock()
-	q := s.tasks.pending[p.Tgid]
-	if len(q) > 0 {
-		snap := q[len(q)-1]
-		s.tasks.pending[p.Tgid] = q[:len(q)-1]
-		snap.release(p)
-	}
-	s.tasks.mu.Unlock()
-}
-
 // reap forgets tasks as they exit, so that the sentry's memory and fds stay
 // flat however many short-lived processes the guest runs.
 func (s *Sentry) reap() {
