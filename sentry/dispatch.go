@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"crypto/rand"
 	"fmt"
 	"runtime"
 	"strings"
@@ -64,6 +65,10 @@ type Sentry struct {
 	denyMu  sync.Mutex
 	denials map[string]int
 	limits  map[string]int // policy limit name -> calls it failed
+
+	// absPrefix starts every abstract unix socket name the guest uses
+	// (sys_socket.go): the sandbox's own slice of the host's namespace.
+	absPrefix []byte
 }
 
 // New returns a sentry for cfg. Start it with Serve once the listener is
@@ -77,6 +82,12 @@ func New(cfg Config) (*Sentry, error) {
 		return nil, fmt.Errorf("sentry: epoll: %w", err)
 	}
 	s := &Sentry{cfg: cfg, fs: cfg.FS, log: cfg.Log, tracer: cfg.Tracer}
+	var tag [8]byte
+	if _, err := rand.Read(tag[:]); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("sentry: random abstract-socket prefix: %w", err)
+	}
+	s.absPrefix = []byte(fmt.Sprintf("S%x/", tag))
 	s.tasks = tasks{byTid: map[int]*Task{}, procs: map[int]*Process{}, pending: map[int][]forkSnapshot{}, epfd: epfd}
 	go s.reap()
 	return s, nil

@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -106,11 +107,8 @@ func (c *Call) checkAddr(sa sockaddr, call string) ([]byte, func(), unix.Errno) 
 	switch sa.family {
 	case unix.AF_UNIX:
 		if sa.abs {
-			// Abstract names are shared with the whole host network
-			// namespace: host services listen there.
-			c.reason = "abstract unix sockets reach outside the sandbox"
-			c.s.denied(call, c.reason, int(c.notif.Pid))
-			return nil, nil, unix.EACCES
+			a, errno := c.s.abstractAddr(sa.raw[3:])
+			return a, func() {}, errno
 		}
 		if sa.path == "" {
 			return sa.raw, func() {}, 0
@@ -159,6 +157,48 @@ func (c *Call) checkAddr(sa sockaddr, call string) ([]byte, func(), unix.Errno) 
 		return nil, nil, unix.ENETUNREACH
 	}
 	return nil, nil, unix.EAFNOSUPPORT
+}
+
+// Abstract unix socket names are shared by the whole host network
+// namespace, where host services (D-Bus, X11, systemd) listen. The guest
+// gets a namespace of its own inside it: every abstract name it binds,
+// connects or sends to is prefixed with the sentry's random absPrefix, so
+// the sandbox's processes meet each other and nothing else. A name that
+// already carries the prefix (one the guest read back with getsockname or
+// recvfrom) is used as is.
+
+// abstractAddr maps the guest's abstract name (without its leading NUL) to
+// the host address the sentry uses.
+func (s *Sentry) abstractAddr(name []byte) ([]byte, unix.Errno) {
+	name = bytes.TrimPrefix(name, s.absPrefix)
+	const sunPath = 108
+	if 1+len(s.absPrefix)+len(name) > sunPath {
+		return nil, unix.EINVAL // as for an address longer than sockaddr_un
+	}
+	b := make([]byte, 0, 3+len(s.absPrefix)+len(name))
+	b = binary.LittleEndian.AppendUint16(b, unix.AF_UNIX)
+	b = append(b, 0)
+	b = append(b, s.absPrefix...)
+	return append(b, name...), 0
+}
+
+// autobind is bind(fd, {AF_UNIX}, 2): Linux picks a free abstract name of
+// five hex digits; the sentry picks one inside the guest's namespace.
+func (s *Sentry) autobind(fd int) unix.Errno {
+	var r [4]byte
+	for tries := 0; ; tries++ {
+		if _, err := rand.Read(r[:]); err != nil {
+			return unix.ENOMEM
+		}
+		a, errno := s.abstractAddr([]byte(fmt.Sprintf("%05x", binary.LittleEndian.Uint32(r[:])&0xfffff)))
+		if errno != 0 {
+			return errno
+		}
+		e := rawSockcall(unix.SYS_BIND, fd, a)
+		if e != unix.EADDRINUSE || tries == 64 {
+			return e
+		}
+	}
 }
 
 func rawSockcall(nr uintptr, fd int, addr []byte) unix.Errno {
@@ -219,8 +259,8 @@ func sysBind(c *Call) (int64, unix.Errno) {
 		unix.Fchmodat(dir, name, 0o777&^umask, 0)
 		return 0, 0
 	}
-	if sa.family == unix.AF_UNIX && sa.abs {
-		return c.deny(unix.EACCES, "abstract unix sockets reach outside the sandbox")
+	if sa.family == unix.AF_UNIX && len(sa.raw) == 2 {
+		return 0, c.s.autobind(fd)
 	}
 	addr, rel, errno := c.checkAddr(sa, "bind")
 	if errno != 0 {
