@@ -37,6 +37,57 @@ type initSpec struct {
 	Landlock []landlock.Rule `json:"landlock"`
 	// Rlimits are set for every guest process (resource -> value).
 	Rlimits map[int]uint64 `json:"rlimits"`
+	// Binds are bound at their guest paths in a new mount namespace
+	// (kernelBinds); empty: no namespace.
+	Binds []bindMount `json:"binds"`
+}
+
+// bindMount is one private directory the kernel must see at its guest
+// path.
+type bindMount struct {
+	Host, Guest string
+	ReadOnly    bool
+}
+
+// bindAll makes a mount namespace holding binds and returns the Landlock
+// rules that open them to the guest. Any failure leaves the namespace as
+// the host's (it is torn down only with the process): exec from those
+// paths then stays refused by the sentry, which checks what the kernel
+// would run either way.
+func bindAll(binds []bindMount) []landlock.Rule {
+	if len(binds) == 0 {
+		return nil
+	}
+	if unix.Unshare(unix.CLONE_NEWNS) != nil {
+		return nil
+	}
+	if unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") != nil {
+		return nil
+	}
+	// Sources first, from inside the namespace (a bind takes only mounts of
+	// the caller's own): a bind over /tmp hides a source below host /tmp.
+	fds := make([]int, len(binds))
+	for i, b := range binds {
+		fd, err := unix.Open(b.Host, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil
+		}
+		defer unix.Close(fd)
+		fds[i] = fd
+	}
+	var rules []landlock.Rule
+	for i, b := range binds {
+		src := "/proc/self/fd/" + strconv.Itoa(fds[i])
+		if unix.Mount(src, b.Guest, "", unix.MS_BIND|unix.MS_REC, "") != nil {
+			continue
+		}
+		if b.ReadOnly && unix.Mount("none", b.Guest, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, "") != nil {
+			unix.Unmount(b.Guest, unix.MNT_DETACH)
+			continue
+		}
+		rules = append(rules, landlock.Rule{Path: b.Guest, Write: !b.ReadOnly})
+	}
+	return rules
 }
 
 func init() {
@@ -103,7 +154,7 @@ func initStage() error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
 	}
-	if _, err := landlock.Restrict(spec.Landlock); err != nil {
+	if _, err := landlock.Restrict(append(spec.Landlock, bindAll(spec.Binds)...)); err != nil {
 		return err
 	}
 	for res, v := range spec.Rlimits {
@@ -138,8 +189,6 @@ func initStage() error {
 	_, _, e := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafePtr(path)), uintptr(unsafePtr(&argv[0])), uintptr(unsafePtr(&envv[0])))
 	return fmt.Errorf("execve %s: %w", spec.Path, e)
 }
-
-var _ = strconv.Itoa
 
 // dropCapabilities leaves the guest no capability in any set. The sentry
 // performs the guest's file operations with its own credentials, so a root

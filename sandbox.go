@@ -238,7 +238,8 @@ func (c *Cmd) Start() (err error) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
-	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll})
+	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
+		Binds: kernelBinds(c.fs.Mounts(), c.scratch)})
 	if err != nil {
 		return err
 	}
@@ -613,6 +614,43 @@ func encodeAll(ps [][]unix.SockFilter) [][]byte {
 	var out [][]byte
 	for _, p := range ps {
 		out = append(out, seccomp.EncodeProgram(p))
+	}
+	return out
+}
+
+// kernelBinds lists the private directories (the private /tmp, tmpfs
+// entries) that the init stage binds at their guest paths in a mount
+// namespace of the guest's own, so that the paths the kernel resolves itself
+// (execve, #! interpreters) reach the same files as the sentry's view: a
+// program written to /tmp can then be run. Only root can make the namespace
+// without a user namespace (which would change the ids passed calls see),
+// and only simple cases are taken: the guest path exists on the host as a
+// directory, and no other mount's guest or host path lies beneath it (the
+// bind would hide it from the kernel). Everything left out stays refused
+// with EACCES at exec, as before.
+func kernelBinds(mounts []*vfs.Mount, scratch string) []bindMount {
+	if os.Geteuid() != 0 || scratch == "" {
+		return nil
+	}
+	beneath := func(p, dir string) bool { return p != dir && strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
+	var out []bindMount
+	for _, m := range mounts {
+		if m.Kind != vfs.Bind || !strings.HasPrefix(m.Host, scratch+"/") || m.Guest == "/" {
+			continue
+		}
+		if st, err := os.Lstat(m.Guest); err != nil || !st.IsDir() {
+			continue
+		}
+		ok := true
+		for _, o := range mounts {
+			if o != m && (beneath(o.Guest, m.Guest) || o.Guest == m.Guest || (!strings.HasPrefix(o.Host, scratch+"/") && (beneath(o.Host, m.Guest) || o.Host == m.Guest))) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, bindMount{Host: m.Host, Guest: m.Guest, ReadOnly: m.ReadOnly})
+		}
 	}
 	return out
 }

@@ -883,3 +883,73 @@ func shmMarker(t *testing.T) string {
 	t.Cleanup(func() { os.Remove(p) })
 	return p
 }
+
+// TestExecFromPrivateTmp: as root, the init stage binds the private /tmp at
+// /tmp in a mount namespace of the guest's own, so programs written there
+// run (the kernel resolves the same files as the sentry), while a host file
+// at the same path stays out of reach. Without that layer (unprivileged, or
+// a mount nested under /tmp such as a cwd inside the host /tmp) the exec is
+// refused with EACCES, never run from the host's /tmp.
+func TestExecFromPrivateTmp(t *testing.T) {
+	marker := unique("sbx-host-exec") + ".sh"
+	hostPath := filepath.Join("/tmp", marker)
+	if err := os.WriteFile(hostPath, []byte("#!/bin/sh\necho HOST FILE RAN\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(hostPath) })
+	script := `printf '#!/bin/sh\necho ran $0\n' > /tmp/x.sh; chmod 755 /tmp/x.sh
+/tmp/x.sh; cd /tmp && ./x.sh; cd /
+printf 'int main(void){return 7;}' > /tmp/a.c && gcc -o /tmp/a /tmp/a.c && /tmp/a; echo "compiled: $?"
+/tmp/` + marker + `; echo "host path: $?"`
+	outside, err := os.MkdirTemp("/var/tmp", "sbx-exec-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(outside) })
+	os.Chmod(outside, 0o777)
+
+	run := func(dir string, cred *syscall.Credential) string {
+		res := runSandbox(t, runSpec{Dir: dir, Cred: cred}, nil, "/bin/sh", "-c", script)
+		if strings.Contains(string(res.Stdout), "HOST FILE RAN") {
+			t.Fatalf("ESCAPE: the guest ran the host's /tmp file\n%s", res.describe())
+		}
+		return string(res.Stdout) + string(res.Stderr)
+	}
+	refused := func(t *testing.T, out string) {
+		t.Helper()
+		for _, w := range []string{"/tmp/x.sh: Permission denied", "compiled: 126", "host path: 127"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("want %q\n%s", w, out)
+			}
+		}
+	}
+	t.Run("root", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("the mount-namespace layer needs root; the unprivileged case is below")
+		}
+		out := run(outside, nil)
+		for _, w := range []string{"ran /tmp/x.sh\n", "ran ./x.sh\n", "compiled: 7\n", "host path: 127\n"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("want %q\n%s", w, out)
+			}
+		}
+		if _, err := os.Stat("/tmp/x.sh"); err == nil {
+			t.Errorf("the guest's /tmp/x.sh reached the host /tmp")
+		}
+	})
+	t.Run("cwd-under-host-tmp", func(t *testing.T) {
+		under, err := os.MkdirTemp("/tmp", "sbx-exec-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(under) })
+		refused(t, run(under, nil))
+	})
+	t.Run("unprivileged", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			refused(t, run(outside, nil))
+			return
+		}
+		refused(t, run(outside, &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}))
+	})
+}

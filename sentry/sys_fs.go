@@ -48,14 +48,25 @@ func sysChdir(c *Call) (int64, unix.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	return setCwd(c, d, identityPath(d))
+	return setCwd(c, d, identityPath(c.Task.Tid, d))
 }
 
 // identityPath tells whether the kernel would reach the same directory by
-// the guest path as the sentry did.
-func identityPath(d vfs.Dir) bool {
+// the guest path as the sentry did, resolving it from the task's own root
+// (its mount namespace, when the init stage made one).
+func identityPath(tid int, d vfs.Dir) bool {
+	root, err := unix.Open("/proc/"+itoa(tid)+"/root", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(root)
+	k, err := unix.Openat2(root, d.Guest, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return false
+	}
+	defer unix.Close(k)
 	var a, b unix.Stat_t
-	if unix.Fstat(d.FD, &a) != nil || unix.Stat(d.Guest, &b) != nil {
+	if unix.Fstat(d.FD, &a) != nil || unix.Fstat(k, &b) != nil {
 		return false
 	}
 	return a.Dev == b.Dev && a.Ino == b.Ino

@@ -93,23 +93,31 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	if err := unix.Fstat(hostfd, &want); err != nil {
 		return 0, err.(unix.Errno)
 	}
-	kdir := unix.AT_FDCWD
-	if path[0] != '/' {
-		var kfd int
-		var err error
-		if dirfd == atFDCWD {
-			kfd, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
-		} else {
-			kfd, err = unix.PidfdGetfd(p.pidfd, dirfd, 0)
-		}
-		if err != nil {
-			return 0, unix.EACCES
-		}
-		defer unix.Close(kfd)
-		kdir = kfd
+	// What the kernel will resolve: from the task's own root (its mount
+	// namespace, when the init stage made one) or cwd or dirfd.
+	var kdir int
+	var err error
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC}
+	switch {
+	case path[0] == '/':
+		kdir, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/root", unix.O_PATH|unix.O_CLOEXEC, 0)
+		how.Resolve = unix.RESOLVE_IN_ROOT
+	case dirfd == atFDCWD:
+		kdir, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
+	default:
+		kdir, err = unix.PidfdGetfd(p.pidfd, dirfd, 0)
 	}
-	if err := unix.Fstatat(kdir, path, &got, 0); err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
-		c.s.log.WithField("path", guest).Warn("exec refused: the kernel would run a different file than the guest's view names (needs the mount-namespace layer)")
+	if err != nil {
+		return 0, unix.EACCES
+	}
+	defer unix.Close(kdir)
+	kfd, err := unix.Openat2(kdir, path, &how)
+	if err == nil {
+		err = unix.Fstat(kfd, &got)
+		unix.Close(kfd)
+	}
+	if err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+		c.s.log.WithField("path", guest).Warn("exec refused: the kernel would run a different file than the guest's view names (programs in the private /tmp run only as root, see docs/threat-model.md)")
 		return 0, unix.EACCES
 	}
 	// The fd table is not touched: the exec may still fail (and then keeps
