@@ -635,7 +635,9 @@ func kernelBinds(mounts []*vfs.Mount, scratch string) []bindMount {
 	beneath := func(p, dir string) bool { return p != dir && strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
 	var out []bindMount
 	for _, m := range mounts {
-		if m.Kind != vfs.Bind || !strings.HasPrefix(m.Host, scratch+"/") || m.Guest == "/" {
+		if m.Kind != vfs.Bind || !strings.HasPrefix(m.Host, scratch+"/") || m.Guest == "/" || strings.HasPrefix(m.Guest, "/dev/") {
+			// /dev/shm holds shared memory, not programs: each bind costs
+			// start-up and teardown time.
 			continue
 		}
 		if st, err := os.Lstat(m.Guest); err != nil || !st.IsDir() {
