@@ -47,13 +47,16 @@ type initSpec struct {
 type bindMount struct {
 	Host, Guest string
 	ReadOnly    bool
+	// Nested mounts lie inside an earlier bind (a cwd inside /tmp); their
+	// mount point is created first.
+	Nested bool
 }
 
 // bindAll makes a mount namespace holding binds and returns the Landlock
-// rules that open them to the guest. Any failure leaves the namespace as
-// the host's (it is torn down only with the process): exec from those
-// paths then stays refused by the sentry, which checks what the kernel
-// would run either way.
+// rules that open the private directories to the guest (nested mounts have
+// theirs already, by host path). Any failure leaves the namespace as the
+// host's: exec from those paths then stays refused by the sentry, which
+// checks what the kernel would run either way.
 func bindAll(binds []bindMount) []landlock.Rule {
 	if len(binds) == 0 {
 		return nil
@@ -75,17 +78,33 @@ func bindAll(binds []bindMount) []landlock.Rule {
 		defer unix.Close(fd)
 		fds[i] = fd
 	}
+	// All or nothing: a half-built namespace could show the kernel an
+	// empty mount point where the sentry sees a mount.
+	var done []string
+	undo := func() []landlock.Rule {
+		for i := len(done) - 1; i >= 0; i-- {
+			unix.Unmount(done[i], unix.MNT_DETACH)
+		}
+		return nil
+	}
 	var rules []landlock.Rule
 	for i, b := range binds {
 		src := "/proc/self/fd/" + strconv.Itoa(fds[i])
+		if b.Nested {
+			// A mount point inside a bound private directory (the
+			// sentry's view shows these parents as directories too).
+			os.MkdirAll(b.Guest, 0o755)
+		}
 		if unix.Mount(src, b.Guest, "", unix.MS_BIND|unix.MS_REC, "") != nil {
-			continue
+			return undo()
 		}
+		done = append(done, b.Guest)
 		if b.ReadOnly && unix.Mount("none", b.Guest, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, "") != nil {
-			unix.Unmount(b.Guest, unix.MNT_DETACH)
-			continue
+			return undo()
 		}
-		rules = append(rules, landlock.Rule{Path: b.Guest, Write: !b.ReadOnly})
+		if !b.Nested {
+			rules = append(rules, landlock.Rule{Path: b.Guest, Write: !b.ReadOnly})
+		}
 	}
 	return rules
 }
@@ -154,7 +173,19 @@ func initStage() error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
 	}
-	if _, err := landlock.Restrict(append(spec.Landlock, bindAll(spec.Binds)...)); err != nil {
+	// The ruleset names inodes, so it is built from host paths before the
+	// mount namespace can hide any of them; the binds add their guest paths.
+	rs, err := landlock.Prepare(spec.Landlock)
+	if err != nil {
+		return err
+	}
+	for _, r := range bindAll(spec.Binds) {
+		if err := rs.Add(r); err != nil {
+			rs.Close()
+			return err
+		}
+	}
+	if _, err := rs.Apply(); err != nil {
 		return err
 	}
 	for res, v := range spec.Rlimits {

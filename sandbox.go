@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -622,20 +623,24 @@ func encodeAll(ps [][]unix.SockFilter) [][]byte {
 // entries) that the init stage binds at their guest paths in a mount
 // namespace of the guest's own, so that the paths the kernel resolves itself
 // (execve, #! interpreters) reach the same files as the sentry's view: a
-// program written to /tmp can then be run. Only root can make the namespace
-// without a user namespace (which would change the ids passed calls see),
-// and only simple cases are taken: the guest path exists on the host as a
-// directory, and no other mount's guest or host path lies beneath it (the
-// bind would hide it from the kernel). Everything left out stays refused
-// with EACCES at exec, as before.
+// program written to /tmp can then be run. Mounts inside such a directory
+// (a cwd inside the host /tmp) are bound again on top, parents first. Only
+// root can make the namespace without a user namespace (which would change
+// the ids passed calls see). A private directory is left out when its guest
+// path is not a directory on the host, when a mount inside it is not a
+// directory, or when another mount's host path lies inside it (the bind
+// would hide it from the kernel, which may have to run the program from
+// there); exec from what is left out stays refused with EACCES.
 func kernelBinds(mounts []*vfs.Mount, scratch string) []bindMount {
 	if os.Geteuid() != 0 || scratch == "" {
 		return nil
 	}
-	beneath := func(p, dir string) bool { return p != dir && strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
+	inside := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
+	private := func(m *vfs.Mount) bool { return strings.HasPrefix(m.Host, scratch+"/") }
+	isDir := func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
 	var out []bindMount
 	for _, m := range mounts {
-		if m.Kind != vfs.Bind || !strings.HasPrefix(m.Host, scratch+"/") || m.Guest == "/" || strings.HasPrefix(m.Guest, "/dev/") {
+		if m.Kind != vfs.Bind || !private(m) || m.Guest == "/" || strings.HasPrefix(m.Guest, "/dev/") {
 			// /dev/shm holds shared memory, not programs: each bind costs
 			// start-up and teardown time.
 			continue
@@ -643,16 +648,28 @@ func kernelBinds(mounts []*vfs.Mount, scratch string) []bindMount {
 		if st, err := os.Lstat(m.Guest); err != nil || !st.IsDir() {
 			continue
 		}
+		var nested []bindMount
 		ok := true
 		for _, o := range mounts {
-			if o != m && (beneath(o.Guest, m.Guest) || o.Guest == m.Guest || (!strings.HasPrefix(o.Host, scratch+"/") && (beneath(o.Host, m.Guest) || o.Host == m.Guest))) {
+			if o == m {
+				continue
+			}
+			switch {
+			case inside(o.Guest, m.Guest):
+				if o.Kind != vfs.Bind || !isDir(o.Host) {
+					ok = false
+				}
+				nested = append(nested, bindMount{Host: o.Host, Guest: o.Guest, ReadOnly: o.ReadOnly, Nested: true})
+			case !private(o) && inside(o.Host, m.Guest):
 				ok = false
-				break
 			}
 		}
 		if ok {
 			out = append(out, bindMount{Host: m.Host, Guest: m.Guest, ReadOnly: m.ReadOnly})
+			out = append(out, nested...)
 		}
 	}
+	// Parents before the mounts inside them.
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i].Guest) < len(out[j].Guest) })
 	return out
 }

@@ -886,10 +886,10 @@ func shmMarker(t *testing.T) string {
 
 // TestExecFromPrivateTmp: as root, the init stage binds the private /tmp at
 // /tmp in a mount namespace of the guest's own, so programs written there
-// run (the kernel resolves the same files as the sentry), while a host file
-// at the same path stays out of reach. Without that layer (unprivileged, or
-// a mount nested under /tmp such as a cwd inside the host /tmp) the exec is
-// refused with EACCES, never run from the host's /tmp.
+// run (the kernel resolves the same files as the sentry), also with the cwd
+// inside the host /tmp, while a host file at the same path stays out of
+// reach. Without that layer (unprivileged) the exec is refused with EACCES,
+// never run from the host's /tmp.
 func TestExecFromPrivateTmp(t *testing.T) {
 	marker := unique("sbx-host-exec") + ".sh"
 	hostPath := filepath.Join("/tmp", marker)
@@ -923,11 +923,8 @@ printf 'int main(void){return 7;}' > /tmp/a.c && gcc -o /tmp/a /tmp/a.c && /tmp/
 			}
 		}
 	}
-	t.Run("root", func(t *testing.T) {
-		if os.Geteuid() != 0 {
-			t.Skip("the mount-namespace layer needs root; the unprivileged case is below")
-		}
-		out := run(outside, nil)
+	ran := func(t *testing.T, out string) {
+		t.Helper()
 		for _, w := range []string{"ran /tmp/x.sh\n", "ran ./x.sh\n", "compiled: 7\n", "host path: 127\n"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("want %q\n%s", w, out)
@@ -936,14 +933,31 @@ printf 'int main(void){return 7;}' > /tmp/a.c && gcc -o /tmp/a /tmp/a.c && /tmp/
 		if _, err := os.Stat("/tmp/x.sh"); err == nil {
 			t.Errorf("the guest's /tmp/x.sh reached the host /tmp")
 		}
+	}
+	t.Run("root", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("the mount-namespace layer needs root; the unprivileged case is below")
+		}
+		ran(t, run(outside, nil))
 	})
+	// The cwd is a mount inside /tmp: bound again on top of the private
+	// /tmp, so both the cwd's files and /tmp's programs run.
 	t.Run("cwd-under-host-tmp", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("the mount-namespace layer needs root; the unprivileged case is below")
+		}
 		under, err := os.MkdirTemp("/tmp", "sbx-exec-")
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.RemoveAll(under) })
-		refused(t, run(under, nil))
+		prog := installC(t, "exit42", under, "exit42")
+		res := runSandbox(t, runSpec{Dir: under}, nil, "/bin/sh", "-c", "./exit42; echo cwd prog: $?; "+script)
+		out := string(res.Stdout) + string(res.Stderr)
+		if !strings.Contains(out, "cwd prog: 42\n") {
+			t.Errorf("a program in the cwd (%s) must run\n%s", prog, out)
+		}
+		ran(t, out)
 	})
 	t.Run("unprivileged", func(t *testing.T) {
 		if os.Geteuid() != 0 {

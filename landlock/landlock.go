@@ -73,13 +73,21 @@ func handled(abi int) uint64 {
 	return h
 }
 
-// Restrict confines the calling thread. The caller must have set
-// no_new_privs and locked its OS thread. It returns the ABI used, or 0
-// (and no error) when the kernel has no Landlock.
-func Restrict(rules []Rule) (int, error) {
+// Ruleset is a prepared set of rules, not yet enforced. Its rules hold
+// inodes, not names: a ruleset prepared before a mount namespace is changed
+// still names the same trees afterwards.
+type Ruleset struct {
+	fd      int // -1: the kernel has no Landlock
+	abi     int
+	handled uint64
+}
+
+// Prepare opens every rule's path and builds a ruleset. It returns an empty
+// Ruleset (and no error) when the kernel has no Landlock.
+func Prepare(rules []Rule) (*Ruleset, error) {
 	abi := ABI()
 	if abi <= 0 {
-		return 0, nil
+		return &Ruleset{fd: -1}, nil
 	}
 	attr := rulesetAttr{HandledFS: handled(abi)}
 	size := unsafe.Sizeof(attr)
@@ -90,32 +98,71 @@ func Restrict(rules []Rule) (int, error) {
 	}
 	rfd, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), size, 0)
 	if e != 0 {
-		return 0, fmt.Errorf("landlock_create_ruleset: %w", e)
+		return nil, fmt.Errorf("landlock_create_ruleset: %w", e)
 	}
-	defer unix.Close(int(rfd))
+	rs := &Ruleset{fd: int(rfd), abi: abi, handled: attr.HandledFS}
 	for _, r := range rules {
-		fd, err := unix.Open(r.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return 0, fmt.Errorf("landlock rule %s: %w", r.Path, err)
-		}
-		var st unix.Stat_t
-		unix.Fstat(fd, &st)
-		allowed := uint64(accessExecute | accessReadFile | accessReadDir)
-		if r.Write {
-			allowed = attr.HandledFS
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			allowed &= fileRights
-		}
-		pb := pathBeneath{Allowed: allowed & attr.HandledFS, Fd: int32(fd)}
-		_, _, e := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, rfd, unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&pb)), 0, 0, 0)
-		unix.Close(fd)
-		if e != 0 {
-			return 0, fmt.Errorf("landlock_add_rule %s: %w", r.Path, e)
+		if err := rs.Add(r); err != nil {
+			rs.Close()
+			return nil, err
 		}
 	}
-	if _, _, e := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, rfd, 0, 0); e != 0 {
+	return rs, nil
+}
+
+// Add opens r's path and adds it to the ruleset.
+func (rs *Ruleset) Add(r Rule) error {
+	if rs.fd < 0 {
+		return nil
+	}
+	fd, err := unix.Open(r.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("landlock rule %s: %w", r.Path, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	unix.Fstat(fd, &st)
+	allowed := uint64(accessExecute | accessReadFile | accessReadDir)
+	if r.Write {
+		allowed = rs.handled
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		allowed &= fileRights
+	}
+	pb := pathBeneath{Allowed: allowed & rs.handled, Fd: int32(fd)}
+	if _, _, e := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(rs.fd), unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&pb)), 0, 0, 0); e != 0 {
+		return fmt.Errorf("landlock_add_rule %s: %w", r.Path, e)
+	}
+	return nil
+}
+
+// Apply confines the calling thread to the ruleset. The caller must have
+// set no_new_privs and locked its OS thread. It returns the ABI used (0:
+// no Landlock) and closes the ruleset.
+func (rs *Ruleset) Apply() (int, error) {
+	if rs.fd < 0 {
+		return 0, nil
+	}
+	defer rs.Close()
+	if _, _, e := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(rs.fd), 0, 0); e != 0 {
 		return 0, fmt.Errorf("landlock_restrict_self: %w", e)
 	}
-	return abi, nil
+	return rs.abi, nil
+}
+
+// Close releases an unapplied ruleset.
+func (rs *Ruleset) Close() {
+	if rs.fd >= 0 {
+		unix.Close(rs.fd)
+		rs.fd = -1
+	}
+}
+
+// Restrict is Prepare then Apply.
+func Restrict(rules []Rule) (int, error) {
+	rs, err := Prepare(rules)
+	if err != nil {
+		return 0, err
+	}
+	return rs.Apply()
 }
