@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,15 +74,16 @@ type Cmd struct {
 	ForwardSignals bool
 	Log            *logrus.Logger
 
-	ctx     context.Context
-	cmd     *exec.Cmd
-	sentry  *sentry.Sentry
-	procfs  *sentry.ProcFS
-	fs      *vfs.FS
-	scratch string
-	sigs    chan os.Signal
-	done    chan struct{}
-	once    sync.Once
+	ctx         context.Context
+	cmd         *exec.Cmd
+	sentry      *sentry.Sentry
+	procfs      *sentry.ProcFS
+	fs          *vfs.FS
+	scratch     string
+	scratchLock *os.File // flock held while scratch is in use
+	sigs        chan os.Signal
+	done        chan struct{}
+	once        sync.Once
 	// ProcessState is set by Wait.
 	ProcessState *os.ProcessState
 }
@@ -145,7 +147,7 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	c.scratch, err = os.MkdirTemp("", "sandbox-")
+	c.scratch, c.scratchLock, err = makeScratch()
 	if err != nil {
 		return fmt.Errorf("scratch directory: %w", err)
 	}
@@ -592,8 +594,80 @@ func (c *Cmd) cleanup() {
 		}
 		if c.scratch != "" {
 			removeAll(c.scratch)
+			c.scratchLock.Close()
 		}
 	})
+}
+
+// scratchPrefix starts the name of every sandbox's scratch tree in the
+// temporary directory.
+const scratchPrefix = "sandbox-"
+
+// makeScratch creates the scratch tree (skeleton root, private /tmp) and
+// holds an flock on it for the sandbox's lifetime: the lock, not the pid in
+// the name, is what tells a later run that the tree is in use (it is freed
+// by the kernel when the sandbox dies, and works across pid namespaces).
+func makeScratch() (dir string, lock *os.File, err error) {
+	removeStaleScratch(os.TempDir())
+	for tries := 0; ; tries++ {
+		dir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", scratchPrefix, os.Getpid()))
+		if err != nil {
+			return "", nil, err
+		}
+		lock, err = os.Open(dir)
+		if err == nil {
+			err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
+		}
+		if err != nil {
+			if lock != nil {
+				lock.Close()
+			}
+			os.Remove(dir)
+			return "", nil, err
+		}
+		// Another run's cleanup may have taken the tree between its
+		// creation and the lock: then it is gone, and we start again.
+		var st unix.Stat_t
+		if unix.Fstat(int(lock.Fd()), &st) == nil && st.Nlink > 0 || tries == 3 {
+			return dir, lock, nil
+		}
+		lock.Close()
+	}
+}
+
+// staleScratch matches the names makeScratch gives.
+var staleScratch = regexp.MustCompile(`^` + scratchPrefix + `[0-9]+-[0-9]+$`)
+
+// removeStaleScratch removes the scratch trees of sandboxes that were
+// killed before they could remove their own: trees named as makeScratch
+// names them, owned by the caller, holding a skeleton root, whose lock is
+// free.
+func removeStaleScratch(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !staleScratch.MatchString(e.Name()) {
+			continue
+		}
+		p := filepath.Join(tmp, e.Name())
+		var st unix.Stat_t
+		if unix.Lstat(p, &st) != nil || int(st.Uid) != os.Geteuid() || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(p, "root")); err != nil {
+			continue // not a scratch tree after all
+		}
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
+			removeAll(p)
+		}
+		unix.Close(fd)
+	}
 }
 
 // removeAll removes the scratch tree. A guest may have left read-only

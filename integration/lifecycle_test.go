@@ -68,6 +68,22 @@ func TestGuestDiesWithSentry(t *testing.T) {
 		}
 		t.Fatalf("guest processes survived the sentry: %v", left)
 	}
+	// Its scratch tree (skeleton, private /tmp) is left behind; the next
+	// run removes it.
+	stale, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("sandbox-%d-*", cmd.Process.Pid)))
+	if len(stale) == 0 {
+		t.Fatalf("no scratch tree of the killed sandbox (pid %d) found in %s", cmd.Process.Pid, os.TempDir())
+	}
+	next := exec.Command(sb, "run", "--", "/bin/true") // the same TMPDIR
+	next.Dir = dir
+	if out, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("next run: %v\n%s", err, out)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("the next run left the killed sandbox's scratch tree %s", p)
+		}
+	}
 }
 
 // TestSignalsReachGuest: SIGTERM, SIGHUP and SIGINT sent to the sandbox

@@ -1,0 +1,41 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestRemoveStaleScratch: a scratch tree is removed by a later run only once
+// its lock is free, and nothing else in the temporary directory is touched.
+func TestRemoveStaleScratch(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dir, lock, err := makeScratch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "root"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	others := []string{"sandbox-1-2x", "sandbox-project", "sandbox-12-34"} // the last has no skeleton
+	for _, o := range others {
+		if err := os.Mkdir(filepath.Join(tmp, o), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeStaleScratch(tmp)
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("a tree in use was removed: %v", err)
+	}
+	lock.Close() // as when the sandbox is killed
+	removeStaleScratch(tmp)
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatalf("a stale tree was left: %s", dir)
+	}
+	for _, o := range others {
+		if _, err := os.Stat(filepath.Join(tmp, o)); err != nil {
+			t.Errorf("%s is not a scratch tree, yet it was removed", o)
+		}
+	}
+}
