@@ -171,23 +171,21 @@ func devTree(cfg *vfs.Config, scratch string) error {
 		return err
 	}
 	cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/shm", Host: shm})
-	// The sandbox's own terminal, if it has one, at its usual path: only
-	// that pty, not /dev/pts (the user's other terminals).
-	for fd := 0; fd <= 2; fd++ {
-		if pts, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); err == nil && strings.HasPrefix(pts, "/dev/pts/") {
-			if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
-				continue
-			}
-			if err := os.MkdirAll(filepath.Join(dev, "pts"), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(filepath.Join(dev, "pts", filepath.Base(pts)), os.O_CREATE|os.O_RDONLY, 0o644)
+	// Pseudo-terminals: /dev/ptmx makes new ones, /dev/pts holds them. The
+	// sentry lets the guest open only the ptys it made and the sandbox's own
+	// terminal (sentry/sys_pty.go), never the user's other terminals.
+	if st, err := os.Stat("/dev/pts"); err == nil && st.IsDir() {
+		if _, err := os.Stat("/dev/ptmx"); err == nil {
+			f, err := os.OpenFile(filepath.Join(dev, "ptmx"), os.O_CREATE|os.O_RDONLY, 0o644)
 			if err != nil {
 				return err
 			}
 			f.Close()
-			cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: pts, Host: pts})
-			break
+			if err := os.Mkdir(filepath.Join(dev, "pts"), 0o755); err != nil {
+				return err
+			}
+			cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/ptmx", Host: "/dev/ptmx"},
+				vfs.MountSpec{Guest: "/dev/pts", Host: "/dev/pts", ReadOnly: true})
 		}
 	}
 	links := map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}

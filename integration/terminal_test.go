@@ -168,3 +168,45 @@ func TestJobControl(t *testing.T) {
 	}
 	send("exit\n")
 }
+
+// TestPtys: the guest can make pseudo-terminals (openpty, script(1)) and
+// reopen its own by name, but cannot open a pty it did not make: here one
+// the test holds on the host, standing for the user's other terminals.
+func TestPtys(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/script"); err != nil {
+		t.Skip("script(1) not installed")
+	}
+	hostPtmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no /dev/ptmx on this host: %v", err)
+	}
+	defer hostPtmx.Close()
+	if err := unix.IoctlSetPointerInt(int(hostPtmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(hostPtmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPts := "/dev/pts/" + strconv.Itoa(int(n))
+	script := `import os, pty, subprocess, sys
+m, s = pty.openpty(); os.write(s, b"hi\n"); print("echo:", os.read(m, 10))
+name = os.ttyname(s); os.close(os.open(name, os.O_RDWR)); print("reopen own: ok")
+try:
+    os.open(sys.argv[1], os.O_RDWR); print("host pty: opened")
+except OSError as e:
+    print("host pty:", e.errno)
+out = subprocess.run(["script", "-qc", "echo in-script", "/dev/null"], capture_output=True, timeout=20)
+print("script:", out.returncode, b"in-script" in out.stdout)
+`
+	res := runSandbox(t, runSpec{Dir: t.TempDir()}, nil, "/usr/bin/python3", "-c", script, hostPts)
+	want := "echo: b'hi\\r\\n'\nreopen own: ok\nhost pty: 13\nscript: 0 True\n"
+	if string(res.Stdout) != want {
+		t.Errorf("want:\n%s\n%s", want, res.describe())
+	}
+	// Natively the same process opens the host pty: the refusal is ours.
+	native := runNative(t, runSpec{Dir: t.TempDir()}, "/usr/bin/python3", "-c", script, hostPts)
+	if !strings.Contains(string(native.Stdout), "host pty: opened") {
+		t.Errorf("native run could not open %s either: the test proves nothing\n%s", hostPts, native.describe())
+	}
+}

@@ -66,6 +66,8 @@ type Sentry struct {
 	denials map[string]int
 	limits  map[string]int // policy limit name -> calls it failed
 
+	ptys ptys // the pty numbers the guest may open (sys_pty.go)
+
 	// absPrefix starts every abstract unix socket name the guest uses
 	// (sys_socket.go): the sandbox's own slice of the host's namespace.
 	absPrefix []byte
@@ -88,6 +90,7 @@ func New(cfg Config) (*Sentry, error) {
 		return nil, fmt.Errorf("sentry: random abstract-socket prefix: %w", err)
 	}
 	s.absPrefix = []byte(fmt.Sprintf("S%x/", tag))
+	s.ptys.addOwnTerminals()
 	s.tasks = tasks{byTid: map[int]*Task{}, procs: map[int]*Process{}, pending: map[int][]forkSnapshot{}, epfd: epfd}
 	go s.reap()
 	return s, nil

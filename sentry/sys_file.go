@@ -136,6 +136,12 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 	if errno != 0 {
 		return 0, errno
 	}
+	if o.FD >= 0 {
+		if e := c.s.checkPty(o.FD); e != 0 {
+			unix.Close(o.FD)
+			return c.deny(e, "a terminal the sandbox did not create")
+		}
+	}
 	if o.FDRef >= 0 {
 		// /dev/fd/N: open the guest's own fd again, as Linux does.
 		src, e := c.getFDOf(o.FDPid, o.FDRef)

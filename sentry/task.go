@@ -411,6 +411,13 @@ func (s *Sentry) liveProcesses() int {
 // orphans included, and the processes the sentry knows), repeating until
 // none is left so that a guest forking while it dies cannot slip away.
 func (s *Sentry) KillTree() {
+	// Stop everything first: a child killed while its parent still runs
+	// would wake the parent (wait returns), which could act (print, write
+	// a file) before its own SIGKILL lands. A stopped child wakes nobody,
+	// and a stopped parent runs no more code.
+	for _, p := range s.descendants() {
+		unix.Kill(p, unix.SIGSTOP)
+	}
 	for round := 0; round < 100; round++ {
 		pids := s.descendants()
 		s.KillAll()
