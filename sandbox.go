@@ -241,8 +241,9 @@ func (c *Cmd) Start() (err error) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
+	binds := kernelBinds(c.fs.Mounts(), c.scratch)
 	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
-		Binds: kernelBinds(c.fs.Mounts(), c.scratch)})
+		Binds: binds})
 	if err != nil {
 		return err
 	}
@@ -288,6 +289,11 @@ func (c *Cmd) Start() (err error) {
 		layers += fmt.Sprintf("+landlock(abi %d)", abi)
 	} else {
 		layers += " (no landlock: the kernel's own path lookups for exec are bounded by the sentry's check only)"
+	}
+	if len(binds) > 0 {
+		layers += "+mountns(private /tmp: programs written there can run)"
+	} else if !canMount() {
+		layers += " (no mount namespace without CAP_SYS_ADMIN: exec from the private /tmp is refused)"
 	}
 	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: " + layers)
 	if c.ForwardSignals {
@@ -698,15 +704,15 @@ func encodeAll(ps [][]unix.SockFilter) [][]byte {
 // namespace of the guest's own, so that the paths the kernel resolves itself
 // (execve, #! interpreters) reach the same files as the sentry's view: a
 // program written to /tmp can then be run. Mounts inside such a directory
-// (a cwd inside the host /tmp) are bound again on top, parents first. Only
-// root can make the namespace without a user namespace (which would change
-// the ids passed calls see). A private directory is left out when its guest
-// path is not a directory on the host, when a mount inside it is not a
-// directory, or when another mount's host path lies inside it (the bind
+// (a cwd inside the host /tmp) are bound again on top, parents first. It
+// takes CAP_SYS_ADMIN (a user namespace would do without, but would change
+// the ids that passed calls see). A private directory is left out when its
+// guest path is not a directory on the host, when a mount inside it is not
+// a directory, or when another mount's host path lies inside it (the bind
 // would hide it from the kernel, which may have to run the program from
 // there); exec from what is left out stays refused with EACCES.
 func kernelBinds(mounts []*vfs.Mount, scratch string) []bindMount {
-	if os.Geteuid() != 0 || scratch == "" {
+	if !canMount() || scratch == "" {
 		return nil
 	}
 	inside := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
@@ -746,4 +752,16 @@ func kernelBinds(mounts []*vfs.Mount, scratch string) []bindMount {
 	// Parents before the mounts inside them.
 	sort.SliceStable(out, func(i, j int) bool { return len(out[i].Guest) < len(out[j].Guest) })
 	return out
+}
+
+// canMount tells whether this process holds CAP_SYS_ADMIN, which the init
+// stage (its child, before dropping everything) needs for the mount
+// namespace: root in a container often lacks it.
+func canMount() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
 }
