@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,22 +14,14 @@ import (
 
 // guestPids lists the live "sleep MARKER..." processes.
 func guestPids(marker string) []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+	return processesWhere(func(dir string) bool {
+		b, err := os.ReadFile(dir + "/cmdline")
+		if err != nil || !bytes.HasPrefix(b, []byte("sleep\x00"+marker)) {
+			return false
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.HasPrefix(b, []byte("sleep\x00"+marker)) {
-			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-				continue // a zombie is dead
-			}
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+		st, err := os.ReadFile(dir + "/stat")
+		return err != nil || !strings.Contains(string(st), ") Z ") // a zombie is dead
+	})
 }
 
 func waitFor(cond func() bool, d time.Duration) bool {

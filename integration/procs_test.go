@@ -197,20 +197,24 @@ func TestThreadsChurnFds(t *testing.T) {
 
 // childrenOf lists the processes whose parent is pid.
 func childrenOf(pid int) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
+	return processesWhere(func(dir string) bool {
+		b, err := os.ReadFile(dir + "/stat")
 		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
+			return false
 		}
 		// pid (comm) state ppid ...: comm may hold spaces; split after ")".
 		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+		return len(f) > 1 && f[1] == strconv.Itoa(pid)
+	})
+}
+
+// processesWhere lists the host's processes for which keep, given
+// /proc/<pid>, is true.
+func processesWhere(keep func(dir string) bool) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil && keep("/proc/"+e.Name()) {
 			out = append(out, n)
 		}
 	}

@@ -51,15 +51,21 @@ var systemFiles = map[string]bool{"cpuinfo": true, "meminfo": true, "uptime": tr
 var pidFiles = []string{"status", "stat", "statm", "cmdline", "comm", "environ", "limits",
 	"maps", "mountinfo", "mounts", "exe", "cwd", "root", "fd"}
 
-// Prepare implements vfs.Provider.
-func (p *ProcFS) Prepare(pid int, dir, name string) {
+// at returns the attached sentry (nil before Attach) and dir relative to
+// the guest's /proc.
+func (p *ProcFS) at(dir string) (*Sentry, string) {
 	p.mu.Lock()
 	s := p.s
 	p.mu.Unlock()
+	return s, strings.TrimPrefix(strings.TrimPrefix(dir, p.guest), "/")
+}
+
+// Prepare implements vfs.Provider.
+func (p *ProcFS) Prepare(pid int, dir, name string) {
+	s, rel := p.at(dir)
 	if s == nil {
 		return
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(dir, p.guest), "/")
 	switch {
 	case rel == "":
 		if n, err := strconv.Atoi(name); err == nil {
@@ -80,13 +86,10 @@ func (p *ProcFS) Prepare(pid int, dir, name string) {
 
 // PrepareDir implements vfs.Provider.
 func (p *ProcFS) PrepareDir(pid int, dir string) {
-	p.mu.Lock()
-	s := p.s
-	p.mu.Unlock()
+	s, rel := p.at(dir)
 	if s == nil {
 		return
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(dir, p.guest), "/")
 	parts := strings.Split(rel, "/")
 	switch {
 	case rel == "":

@@ -5,7 +5,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"sandbox/mm"
 	"sandbox/vfs"
 )
 
@@ -60,28 +59,26 @@ func fdForChange(c *Call, fd int) (int, unix.Errno) {
 	return nfd, 0
 }
 
-func sysFchmod(c *Call) (int64, unix.Errno) {
-	fd, errno := fdForChange(c, c.Int(0))
+// changeFD runs fn on the sentry's copy of the guest's fd after the
+// read-only check (fdForChange).
+func changeFD(c *Call, fd int, fn func(nfd int) error) (int64, unix.Errno) {
+	nfd, errno := fdForChange(c, fd)
 	if errno != 0 {
 		return 0, errno
 	}
-	defer unix.Close(fd)
-	if err := unix.Fchmod(fd, uint32(c.Arg(1))&0o7777); err != nil {
+	defer unix.Close(nfd)
+	if err := fn(nfd); err != nil {
 		return 0, err.(unix.Errno)
 	}
 	return 0, 0
 }
 
+func sysFchmod(c *Call) (int64, unix.Errno) {
+	return changeFD(c, c.Int(0), func(fd int) error { return unix.Fchmod(fd, uint32(c.Arg(1))&0o7777) })
+}
+
 func sysFchown(c *Call) (int64, unix.Errno) {
-	fd, errno := fdForChange(c, c.Int(0))
-	if errno != 0 {
-		return 0, errno
-	}
-	defer unix.Close(fd)
-	if err := unix.Fchown(fd, c.Int(1), c.Int(2)); err != nil {
-		return 0, err.(unix.Errno)
-	}
-	return 0, 0
+	return changeFD(c, c.Int(0), func(fd int) error { return unix.Fchown(fd, c.Int(1), c.Int(2)) })
 }
 
 func xattrName(c *Call, arg int) (string, unix.Errno) {
@@ -115,15 +112,7 @@ func sysFsetxattr(c *Call) (int64, unix.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	fd, errno := fdForChange(c, c.Int(0))
-	if errno != 0 {
-		return 0, errno
-	}
-	defer unix.Close(fd)
-	if err := unix.Fsetxattr(fd, name, val, c.Int(4)); err != nil {
-		return 0, err.(unix.Errno)
-	}
-	return 0, 0
+	return changeFD(c, c.Int(0), func(fd int) error { return unix.Fsetxattr(fd, name, val, c.Int(4)) })
 }
 
 func sysFremovexattr(c *Call) (int64, unix.Errno) {
@@ -131,18 +120,8 @@ func sysFremovexattr(c *Call) (int64, unix.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	fd, errno := fdForChange(c, c.Int(0))
-	if errno != 0 {
-		return 0, errno
-	}
-	defer unix.Close(fd)
-	if err := unix.Fremovexattr(fd, name); err != nil {
-		return 0, err.(unix.Errno)
-	}
-	return 0, 0
+	return changeFD(c, c.Int(0), func(fd int) error { return unix.Fremovexattr(fd, name) })
 }
-
-var _ = mm.PathMax
 
 func setxattr(c *Call, follow bool) (int64, unix.Errno) {
 	name, val, errno := xattrArgs(c, 1)

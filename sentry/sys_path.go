@@ -90,20 +90,11 @@ func link(c *Call, od, oa, nd, na int, flags int) (int64, unix.Errno) {
 	// Linux resolves the old path before it looks at the new name: a bad
 	// new-name pointer loses to a missing old file.
 	if _, errno := c.path(na); errno != 0 {
-		op, oerr := c.path(oa)
-		if oerr != 0 {
-			return 0, oerr
-		}
-		if op == "" {
-			return 0, unix.ENOENT
-		}
-		ctx, rel, cerr := c.ctxAt(od, op)
-		if cerr != 0 {
-			return 0, cerr
-		}
-		defer rel()
-		if _, serr := c.s.fs.Stat(ctx, op, flags&unix.AT_SYMLINK_FOLLOW != 0); serr != 0 {
-			return 0, serr
+		if _, e := pathCall(c, od, oa, func(ctx vfs.Ctx, op string) unix.Errno {
+			_, serr := c.s.fs.Stat(ctx, op, flags&unix.AT_SYMLINK_FOLLOW != 0)
+			return serr
+		}); e != 0 {
+			return 0, e
 		}
 		return 0, errno
 	}
@@ -188,15 +179,9 @@ func sysUtimensat(c *Call) (int64, unix.Errno) {
 		if flags != 0 {
 			return 0, unix.EINVAL
 		}
-		nfd, e := fdForChange(c, dirfd)
-		if e != 0 {
-			return 0, e
-		}
-		defer unix.Close(nfd)
-		if err := unix.UtimesNanoAt(unix.AT_FDCWD, "/proc/self/fd/"+itoa(nfd), ts, 0); err != nil {
-			return 0, err.(unix.Errno)
-		}
-		return 0, 0
+		return changeFD(c, dirfd, func(fd int) error {
+			return unix.UtimesNanoAt(unix.AT_FDCWD, "/proc/self/fd/"+itoa(fd), ts, 0)
+		})
 	}
 	return pathCall(c, dirfd, 1, func(ctx vfs.Ctx, p string) unix.Errno {
 		return c.s.fs.Utimens(ctx, p, ts, flags&unix.AT_SYMLINK_NOFOLLOW == 0)

@@ -237,19 +237,19 @@ func sysKill(c *Call) (int64, unix.Errno) {
 	}
 }
 
-func sysTkill(c *Call) (int64, unix.Errno) {
-	if !c.s.member(c.Int(0)) {
-		return 0, unix.ESRCH
+// sandboxTasks lets a call run when every argument named (by index) is a
+// task of the sandbox; anything else is ESRCH, as if absent.
+func sandboxTasks(c *Call, args ...int) (int64, unix.Errno) {
+	for _, i := range args {
+		if !c.s.member(c.Int(i)) {
+			return 0, unix.ESRCH
+		}
 	}
 	return c.Continue()
 }
 
-func sysTgkill(c *Call) (int64, unix.Errno) {
-	if !c.s.member(c.Int(0)) || !c.s.member(c.Int(1)) {
-		return 0, unix.ESRCH
-	}
-	return c.Continue()
-}
+func sysTkill(c *Call) (int64, unix.Errno)  { return sandboxTasks(c, 0) }
+func sysTgkill(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0, 1) }
 
 // ownTask lets a call that names a task by pid or tid run when that task
 // is the caller (0) or in the sandbox. A negative pid names no task and is
@@ -306,28 +306,12 @@ func sysPrctl(c *Call) (int64, unix.Errno) {
 }
 
 // pidfd_open of a process outside the sandbox gives ESRCH, as if absent.
-func sysPidfdOpen(c *Call) (int64, unix.Errno) {
-	if !c.s.member(c.Int(0)) {
-		return 0, unix.ESRCH
-	}
-	return c.Continue()
-}
+func sysPidfdOpen(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0) }
 
 // rt_sigqueueinfo(tgid, sig, info): the target decides; the siginfo in
 // memory is the kernel's to read (it carries no address to check).
-func sysRtSigqueueinfo(c *Call) (int64, unix.Errno) {
-	if !c.s.member(c.Int(0)) {
-		return 0, unix.ESRCH
-	}
-	return c.Continue()
-}
-
-func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) {
-	if !c.s.member(c.Int(0)) || !c.s.member(c.Int(1)) {
-		return 0, unix.ESRCH
-	}
-	return c.Continue()
-}
+func sysRtSigqueueinfo(c *Call) (int64, unix.Errno)   { return sandboxTasks(c, 0) }
+func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0, 1) }
 
 // interpreters follows the #! lines of a script (as the kernel does, up to
 // its nesting limit) and returns the interpreters' identities: for a script
