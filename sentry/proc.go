@@ -45,6 +45,12 @@ func (p *ProcFS) Attach(s *Sentry) {
 	p.mu.Unlock()
 }
 
+// procDirMode is the host mode of the per-process directories. They are
+// refilled on every lookup, so their owner must be able to write in them:
+// Linux's 0555 would stop an unprivileged sentry (no CAP_DAC_OVERRIDE).
+// The guest cannot write either way: the mount is read-only in the view.
+const procDirMode = 0o755
+
 var systemFiles = map[string]bool{"cpuinfo": true, "meminfo": true, "uptime": true, "loadavg": true,
 	"stat": true, "version": true, "filesystems": true, "swaps": true}
 
@@ -129,7 +135,7 @@ func (p *ProcFS) preparePid(s *Sentry, n int) {
 		os.RemoveAll(d)
 		return
 	}
-	os.Mkdir(d, 0o555)
+	os.Mkdir(d, procDirMode)
 }
 
 func (p *ProcFS) preparePidEntry(s *Sentry, n int, name string) {
@@ -138,7 +144,7 @@ func (p *ProcFS) preparePidEntry(s *Sentry, n int, name string) {
 		os.RemoveAll(d)
 		return
 	}
-	os.Mkdir(d, 0o555)
+	os.Mkdir(d, procDirMode)
 	host := "/proc/" + strconv.Itoa(n) + "/"
 	dst := filepath.Join(d, name)
 	switch name {
@@ -159,7 +165,7 @@ func (p *ProcFS) preparePidEntry(s *Sentry, n int, name string) {
 	case "root":
 		p.symlink(dst, "/")
 	case "fd":
-		os.Mkdir(dst, 0o555)
+		os.Mkdir(dst, procDirMode)
 	}
 }
 
@@ -167,7 +173,7 @@ func (p *ProcFS) preparePidEntry(s *Sentry, n int, name string) {
 // where the fd does in the guest's view.
 func (p *ProcFS) listFDs(s *Sentry, n int) {
 	d := filepath.Join(p.dir, strconv.Itoa(n), "fd")
-	os.MkdirAll(d, 0o555)
+	os.MkdirAll(d, procDirMode)
 	host := "/proc/" + strconv.Itoa(n) + "/fd"
 	ents, _ := os.ReadDir(host)
 	live := map[string]bool{}
