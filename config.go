@@ -14,10 +14,66 @@ import (
 	"sandbox/vfs"
 )
 
+// privateDirs creates the sandbox's own empty directories in scratch: the
+// private /tmp first, then the tmpfs entries of the policy and the flags.
+// Those with a size become tmpfs mounts (tmpfs.go).
+func (c *Cmd) privateDirs(scratch string) ([]sizedTmpfs, error) {
+	var out []sizedTmpfs
+	fs := c.Policy.Filesystem
+	if fs.Tmp == "private" {
+		d := sizedTmpfs{Guest: "/tmp", Host: filepath.Join(scratch, "tmp")}
+		if fs.TmpSize != "" {
+			var err error
+			if d.Size, err = policies.Bytes(fs.TmpSize); err != nil {
+				return nil, fmt.Errorf("policy tmp_size: %w", err)
+			}
+		}
+		out = append(out, d)
+	}
+	for i, t := range append(append([]string(nil), fs.Tmpfs...), c.Tmpfs...) {
+		guest, size, err := policies.ParseTmpfs(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sizedTmpfs{Guest: guest, Host: filepath.Join(scratch, fmt.Sprintf("tmpfs%d", i)), Size: size})
+	}
+	for _, d := range out {
+		if err := os.Mkdir(d.Host, 0o700); err != nil {
+			return nil, err
+		}
+		if err := unix.Chmod(d.Host, 0o1777); err != nil { // os.Chmod drops the sticky bit
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// sized returns the entries of dirs that have a size.
+func sized(dirs []sizedTmpfs) []sizedTmpfs {
+	var out []sizedTmpfs
+	for _, d := range dirs {
+		if d.Size > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // fsConfig turns a policy and the command's overrides into a mount table.
-func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
+// dirs are the private directories (privateDirs); tmpfs holds the roots of
+// those with a size, in the same order.
+func (c *Cmd) fsConfig(scratch, hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (vfs.Config, string, error) {
 	p := c.Policy
 	cfg := vfs.Config{Scratch: scratch}
+	nsized := 0
+	private := func(d sizedTmpfs) {
+		spec := vfs.MountSpec{Guest: d.Guest, Host: d.Host}
+		if d.Size > 0 {
+			spec.Dir = tmpfs.dirs[nsized]
+			nsized++
+		}
+		cfg.Mounts = append(cfg.Mounts, spec)
+	}
 	seen := map[string]bool{}
 	add := func(path string, ro bool) error {
 		path = filepath.Clean(path)
@@ -81,14 +137,8 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 		}
 	}
 	if p.Filesystem.Tmp == "private" {
-		tmp := filepath.Join(scratch, "tmp")
-		if err := os.Mkdir(tmp, 0o700); err != nil {
-			return cfg, "", err
-		}
-		if err := unix.Chmod(tmp, 0o1777); err != nil { // os.Chmod drops the sticky bit
-			return cfg, "", err
-		}
-		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/tmp", Host: tmp})
+		private(dirs[0])
+		dirs = dirs[1:]
 	}
 	if p.Filesystem.Dev == "minimal" {
 		if err := devTree(&cfg, scratch); err != nil {
@@ -104,15 +154,8 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 	c.procfs = sentry.NewProcFS(proc, "/proc")
 	cfg.Proc = c.procfs
 	cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/proc", Host: proc, ReadOnly: true, Kind: vfs.ProcDir})
-	for i, d := range append(append([]string(nil), p.Filesystem.Tmpfs...), c.Tmpfs...) {
-		host := filepath.Join(scratch, fmt.Sprintf("tmpfs%d", i))
-		if err := os.Mkdir(host, 0o700); err != nil {
-			return cfg, "", err
-		}
-		if err := unix.Chmod(host, 0o1777); err != nil {
-			return cfg, "", err
-		}
-		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: filepath.Clean(d), Host: host})
+	for _, d := range dirs {
+		private(d)
 	}
 	cfg.Deny = p.Filesystem.Deny
 	names := make([]string, 0, len(p.Filesystem.Files))
@@ -138,8 +181,6 @@ func (c *Cmd) fsConfig(scratch, hostCwd string) (vfs.Config, string, error) {
 	}
 	return cfg, guestCwd, nil
 }
-
-var _ = policies.Policy{}
 
 // devTree builds the minimal /dev: a read-only directory of its own (so it
 // exists even under --root) holding the device mount points and Linux's

@@ -81,6 +81,7 @@ type Cmd struct {
 	fs          *vfs.FS
 	scratch     string
 	scratchLock *os.File // flock held while scratch is in use
+	tmpfs       *tmpfsSet
 	sigs        chan os.Signal
 	done        chan struct{}
 	once        sync.Once
@@ -160,6 +161,30 @@ func (c *Cmd) Start() (err error) {
 			c.cleanup()
 		}
 	}()
+	dirs, err := c.privateDirs(c.scratch)
+	if err != nil {
+		return err
+	}
+	type mounted struct {
+		t   *tmpfsSet
+		err error
+	}
+	var tmpfsc chan mounted
+	if s := sized(dirs); len(s) > 0 {
+		// Its child's start-up overlaps the init stage's.
+		tmpfsc = make(chan mounted, 1)
+		go func() {
+			t, err := mountTmpfs(self, s)
+			tmpfsc <- mounted{t, err}
+		}()
+		defer func() {
+			if err != nil && tmpfsc != nil { // not received yet
+				if m := <-tmpfsc; m.t != nil {
+					m.t.Close()
+				}
+			}
+		}()
+	}
 	if c.ForwardSignals {
 		// Before the guest exists: a signal that arrives once it runs must
 		// be relayed, not kill the sandbox (queued until forward runs).
@@ -210,7 +235,15 @@ func (c *Cmd) Start() (err error) {
 		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != ""}))
 		progc <- compiled{p, err}
 	}()
-	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd)
+	if tmpfsc != nil {
+		m := <-tmpfsc
+		tmpfsc = nil
+		if m.err != nil {
+			return m.err
+		}
+		c.tmpfs = m.t
+	}
+	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd, dirs, c.tmpfs)
 	if err != nil {
 		return err
 	}
@@ -242,8 +275,13 @@ func (c *Cmd) Start() (err error) {
 		}
 	}
 	binds := kernelBinds(c.fs.Mounts(), c.scratch)
+	var mountNS string
+	if c.tmpfs != nil && len(binds) > 0 {
+		// The init stage is our child: it may open our fds through /proc.
+		mountNS = fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), c.tmpfs.ns.Fd())
+	}
 	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
-		Binds: binds})
+		Binds: binds, MountNS: mountNS})
 	if err != nil {
 		return err
 	}
@@ -294,6 +332,9 @@ func (c *Cmd) Start() (err error) {
 		layers += "+mountns(private /tmp: programs written there can run)"
 	} else if !canMount() {
 		layers += " (no mount namespace without CAP_SYS_ADMIN: exec from the private /tmp is refused)"
+	}
+	if c.tmpfs != nil {
+		layers += "; " + c.tmpfs.String()
 	}
 	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: " + layers)
 	if c.ForwardSignals {
@@ -598,6 +639,7 @@ func (c *Cmd) cleanup() {
 		if c.fs != nil {
 			c.fs.Close()
 		}
+		c.tmpfs.Close()
 		if c.scratch != "" {
 			removeAll(c.scratch)
 			c.scratchLock.Close()

@@ -38,8 +38,12 @@ type Filesystem struct {
 	// Deny lists globs ("**" for any depth) of paths that exist but may
 	// not be used: EACCES.
 	Deny []string `yaml:"deny"`
+	// TmpSize, when set (e.g. "64M"), makes the private /tmp a tmpfs of
+	// that size: writes beyond it fail with ENOSPC.
+	TmpSize string `yaml:"tmp_size"`
 	// Tmpfs lists guest paths that get a fresh, empty, private read-write
-	// directory per run, removed at exit.
+	// directory per run, removed at exit: "PATH", or "PATH:size=64M" for a
+	// tmpfs of that size (ENOSPC when full), as Docker's --tmpfs writes it.
 	Tmpfs []string `yaml:"tmpfs"`
 	// Files are synthetic read-only files: guest path -> content.
 	Files map[string]string `yaml:"files"`
@@ -77,20 +81,46 @@ type Limits struct {
 // Bytes parses a size like "512M", "2G" or "1048576".
 func Bytes(s string) (uint64, error) {
 	s = strings.TrimSpace(s)
+	orig := s
 	mul := uint64(1)
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mul, s = 1<<10, strings.TrimSuffix(s, "K")
-	case strings.HasSuffix(s, "M"):
-		mul, s = 1<<20, strings.TrimSuffix(s, "M")
-	case strings.HasSuffix(s, "G"):
-		mul, s = 1<<30, strings.TrimSuffix(s, "G")
+	if k := len(s) - 1; k > 0 {
+		// Docker and mount(8) write sizes in lower case: both are taken.
+		switch s[k] {
+		case 'K', 'k':
+			mul, s = 1<<10, s[:k]
+		case 'M', 'm':
+			mul, s = 1<<20, s[:k]
+		case 'G', 'g':
+			mul, s = 1<<30, s[:k]
+		}
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n == 0 {
-		return 0, fmt.Errorf("%q is not a size (like 512M or 2G)", s)
+	if err != nil || n == 0 || n > (1<<63)/mul {
+		return 0, fmt.Errorf("%q is not a size (like 512M or 2G)", orig)
 	}
 	return n * mul, nil
+}
+
+// ParseTmpfs splits a tmpfs entry, "PATH" or "PATH:size=SIZE", into the
+// guest path and the size in bytes (0: no limit).
+func ParseTmpfs(entry string) (path string, size uint64, err error) {
+	path, opts, hasOpts := strings.Cut(entry, ":")
+	if !filepath.IsAbs(path) {
+		return "", 0, fmt.Errorf("tmpfs %q: path %q is not absolute", entry, path)
+	}
+	if !hasOpts {
+		return filepath.Clean(path), 0, nil
+	}
+	for _, o := range strings.Split(opts, ",") {
+		k, v, _ := strings.Cut(o, "=")
+		if k != "size" {
+			return "", 0, fmt.Errorf("tmpfs %q: unknown option %q (only size=SIZE)", entry, o)
+		}
+		if size, err = Bytes(v); err != nil {
+			return "", 0, fmt.Errorf("tmpfs %q: %w", entry, err)
+		}
+	}
+	return filepath.Clean(path), size, nil
 }
 
 // Environment is what the guest's environment is built from; everything
@@ -304,11 +334,23 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	for _, l := range []struct {
 		key   string
 		paths []string
-	}{{"read_only", fs.ReadOnly}, {"read_write", fs.ReadWrite}, {"hide", fs.Hide}, {"tmpfs", fs.Tmpfs}} {
+	}{{"read_only", fs.ReadOnly}, {"read_write", fs.ReadWrite}, {"hide", fs.Hide}} {
 		for _, x := range l.paths {
 			if !filepath.IsAbs(x) {
 				bad([]string{"filesystem", l.key}, "path %q is not absolute", x)
 			}
+		}
+	}
+	for _, t := range fs.Tmpfs {
+		if _, _, err := ParseTmpfs(t); err != nil {
+			bad([]string{"filesystem", "tmpfs"}, "%v", err)
+		}
+	}
+	if fs.TmpSize != "" {
+		if _, err := Bytes(fs.TmpSize); err != nil {
+			bad([]string{"filesystem", "tmp_size"}, "%v", err)
+		} else if fs.Tmp == "none" {
+			bad([]string{"filesystem", "tmp_size"}, "tmp_size needs tmp: private")
 		}
 	}
 	if fs.Cwd == "" {

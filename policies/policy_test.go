@@ -24,6 +24,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad cidr", "network: allowlist\nnetwork_allow: [\"10.0.0.0/33:80\"]\n", "p.yaml:2:16: \"10.0.0.0/33:80\": bad CIDR"},
 		{"bad port", "network: allowlist\nnetwork_allow: [\"1.2.3.4:http\"]\n", "bad port"},
 		{"bad yaml", "filesystem: [\n", "policy p.yaml: yaml: line 1"},
+		{"tmpfs relative", "filesystem:\n  tmpfs: [scratch]\n", `p.yaml:2:10: tmpfs "scratch": path "scratch" is not absolute`},
+		{"tmpfs bad size", "filesystem:\n  tmpfs: [\"/x:size=lots\"]\n", `p.yaml:2:10: tmpfs "/x:size=lots": "lots" is not a size`},
+		{"tmpfs bad option", "filesystem:\n  tmpfs: [\"/x:mode=0700\"]\n", `unknown option "mode=0700" (only size=SIZE)`},
+		{"tmp_size bad", "filesystem:\n  tmp_size: 0\n", `p.yaml:2:13: "0" is not a size`},
+		{"tmp_size without tmp", "filesystem:\n  tmp: none\n  tmp_size: 1M\n", `p.yaml:3:13: tmp_size needs tmp: private`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -97,5 +102,30 @@ func TestExtends(t *testing.T) {
 	if !ExecAllowed([]string{"/usr/"}, "/usr/bin/cc") || ExecAllowed([]string{"/usr/"}, "/work/a.out") ||
 		!ExecAllowed([]string{"/usr/bin/python3*"}, "/usr/bin/python3.11") {
 		t.Error("ExecAllowed")
+	}
+}
+
+func TestParseTmpfs(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		path string
+		size uint64
+		bad  bool
+	}{
+		{"/scratch", "/scratch", 0, false},
+		{"/scratch/", "/scratch", 0, false},
+		{"/run:size=64m", "/run", 64 << 20, false},
+		{"/run:size=1G", "/run", 1 << 30, false},
+		{"/run:size=4096", "/run", 4096, false},
+		{"/run:size=", "", 0, true},
+		{"/run:size=-1", "", 0, true},
+		{"/run:size=99999999999G", "", 0, true},
+		{"run:size=1M", "", 0, true},
+		{"/run:ro", "", 0, true},
+	} {
+		path, size, err := ParseTmpfs(c.in)
+		if (err != nil) != c.bad || path != c.path || size != c.size {
+			t.Errorf("ParseTmpfs(%q) = %q, %d, %v", c.in, path, size, err)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -58,6 +59,18 @@ type MountSpec struct {
 	Host     string // host path (Bind)
 	ReadOnly bool
 	Kind     Kind
+	// Dir, when set, is the mount's root instead of the directory at Host:
+	// a tmpfs the sandbox mounted in a namespace of its own at the path
+	// Host names, which is what the kernel reports for files in it.
+	Dir *os.File
+}
+
+// source is the path that opens the mount's root from this process.
+func (s *MountSpec) source() string {
+	if s.Dir != nil {
+		return "/proc/self/fd/" + strconv.Itoa(int(s.Dir.Fd()))
+	}
+	return s.Host
 }
 
 // Mount is an opened entry of the mount table.
@@ -152,7 +165,7 @@ func New(cfg Config) (*FS, error) {
 		m := &Mount{Guest: g, Host: s.Host, ReadOnly: s.ReadOnly, Kind: s.Kind, fd: -1}
 		switch s.Kind {
 		case Bind, ProcDir:
-			fd, err := unix.Open(s.Host, unix.O_PATH|unix.O_CLOEXEC, 0)
+			fd, err := unix.Open(s.source(), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
 				fs.Close()
 				return nil, fmt.Errorf("vfs: open mount source %s for %s: %w", s.Host, g, err)
@@ -235,17 +248,17 @@ func makeMountPoints(specs []MountSpec, scratch string) error {
 			continue
 		}
 		rel := strings.TrimPrefix(g, cleanAbs(parent.Guest))
-		dir := filepath.Join(parent.Host, filepath.Dir(rel))
+		dir := filepath.Join(parent.source(), filepath.Dir(rel))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("vfs: mount point %s: %w", g, err)
 		}
-		point := filepath.Join(parent.Host, rel)
+		point := filepath.Join(parent.source(), rel)
 		if _, err := os.Lstat(point); err == nil {
 			continue
 		}
 		isDir := false
 		if m.Kind == Bind || m.Kind == ProcDir {
-			if st, err := os.Stat(m.Host); err == nil {
+			if st, err := os.Stat(m.source()); err == nil {
 				isDir = st.IsDir()
 			}
 		}
@@ -285,7 +298,7 @@ func buildSkeleton(dir string, cfg Config) error {
 		}
 		isDir := false
 		if s.Kind == Bind || s.Kind == ProcDir {
-			st, err := os.Stat(s.Host)
+			st, err := os.Stat(s.source())
 			if err != nil {
 				return fmt.Errorf("vfs: mount source %s: %w", s.Host, err)
 			}

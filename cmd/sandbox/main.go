@@ -100,7 +100,7 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.rw, "rw", "show host `PATH` read-write (repeatable)")
 	fs.Var(&o.hide, "hide", "make `PATH` look absent (repeatable)")
 	fs.StringVar(&o.seccompProfile, "seccomp-profile", "", "narrow the sandbox further with a Docker/OCI seccomp profile `FILE` (JSON)")
-	fs.Var(&o.tmpfs, "tmpfs", "a private empty read-write directory at guest `PATH` (repeatable)")
+	fs.Var(&o.tmpfs, "tmpfs", "a private empty read-write directory at guest `PATH[:size=SIZE]` (with a size: a tmpfs, ENOSPC when full; repeatable)")
 	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
 	fs.Var(&o.envPass, "env-pass", "pass variable `K` from this environment (repeatable)")
 	fs.StringVar(&o.net, "net", "", "network `MODE`: none, loopback or allowlist (overrides the policy)")
@@ -157,6 +157,12 @@ func run(args []string) int {
 	default:
 		fmt.Fprintf(os.Stderr, "sandbox run: --net %q: want none, loopback or allowlist\n", o.net)
 		return 2
+	}
+	for _, t := range o.tmpfs {
+		if _, _, err := policies.ParseTmpfs(t); err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox run: --tmpfs: %v\n", err)
+			return 2
+		}
 	}
 	for _, a := range o.allowConnect {
 		if err := policies.CheckNetRule(a); err != nil {
