@@ -230,9 +230,16 @@ func (c *Cmd) Start() (err error) {
 		prog seccomp.Program
 		err  error
 	}
+	// The memory limits route mmap, mremap and brk (sentry/sys_mem.go).
+	var memoryTotal uint64
+	if c.Policy.Memory.Total != "" {
+		memoryTotal, _ = policies.Bytes(c.Policy.Memory.Total) // validated
+	}
+	_, watchAS := rlimits(c.Policy.Limits)[unix.RLIMIT_AS]
 	progc := make(chan compiled, 1)
 	go func() {
-		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != ""}))
+		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != "",
+			Memory: memoryTotal > 0 || watchAS}))
 		progc <- compiled{p, err}
 	}()
 	if tmpfsc != nil {
@@ -301,7 +308,8 @@ func (c *Cmd) Start() (err error) {
 		c.tracer = sentry.NewTracer(c.Trace)
 	}
 	if c.sentry, err = sentry.New(sentry.Config{FS: c.fs, Log: log, Net: netp, ExecAllowed: c.execAllowed(), Hostname: c.Policy.Hostname, MaxProcs: c.Policy.Limits.Processes, Tracer: c.tracer, TraceAll: c.TraceAll,
-		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly"}); err != nil {
+		DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly",
+		MemoryTotal: memoryTotal, WatchAddressSpace: watchAS}); err != nil {
 		return err
 	}
 	c.procfs.Attach(c.sentry)

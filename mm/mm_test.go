@@ -107,8 +107,8 @@ func TestVMAView(t *testing.T) {
 			t.Errorf("Lookup(%#x) = %+v, %v; want flags %d, %v", c.addr, v, ok, c.want, c.ok)
 		}
 		if ok {
-			f, _ := parseMaps(os.Getpid(), c.addr)
-			if f.Flags != v.Flags {
+			f, _ := parseMapsNext(os.Getpid(), c.addr)
+			if f.Flags != v.Flags || f.Start != v.Start {
 				t.Errorf("maps fallback disagrees at %#x: %d vs %d", c.addr, f.Flags, v.Flags)
 			}
 		}
@@ -155,5 +155,48 @@ func BenchmarkVMAQuery(b *testing.B) {
 		if _, ok := as.Lookup(a); !ok {
 			b.Fatal("no vma")
 		}
+	}
+}
+
+func TestAccounting(t *testing.T) {
+	const n = 8 * pageSize
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(b)
+	lo := addr(b)
+	// A hole in the middle: 6 pages of 8 mapped.
+	if _, _, e := unix.Syscall(unix.SYS_MUNMAP, uintptr(lo+2*pageSize), 2*pageSize, 0); e != 0 {
+		t.Fatal(e)
+	}
+	as := New(os.Getpid())
+	defer as.Reset()
+	for _, c := range []struct{ lo, hi, want uint64 }{
+		{lo, lo + n, 6 * pageSize},
+		{lo + 2*pageSize, lo + 4*pageSize, 0},
+		{lo + pageSize, lo + 5*pageSize, 2 * pageSize},
+		{lo - pageSize, lo + pageSize, pageSize + as.MappedIn(lo-pageSize, lo)},
+	} {
+		if got := as.MappedIn(c.lo, c.hi); got != c.want {
+			t.Errorf("MappedIn(%#x, %#x) = %d, want %d", c.lo, c.hi, got, c.want)
+		}
+	}
+	before, ok := Size(os.Getpid())
+	if !ok {
+		t.Fatal("Size failed")
+	}
+	c, err := unix.Mmap(-1, 0, 256*pageSize, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := Size(os.Getpid())
+	unix.Munmap(c)
+	// Other goroutines may map too; the new mapping must show in full.
+	if after < before+256*pageSize {
+		t.Errorf("Size grew by %d after mapping %d", after-before, 256*pageSize)
+	}
+	if end, ok := as.HeapEnd(); !ok || end == 0 {
+		t.Errorf("HeapEnd = %#x, %v", end, ok)
 	}
 }

@@ -2,11 +2,7 @@ package mm
 
 import (
 	"os"
-	"strconv"
 	"sync"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // procmapQuery is struct procmap_query (Linux 6.11+, PROCMAP_QUERY ioctl on
@@ -55,6 +51,8 @@ type vmas struct {
 	cache [8]VMA
 	next  int
 	none  bool // PROCMAP_QUERY unavailable: fall back to parsing maps
+	// startBrk is where the brk heap begins (fixed until execve).
+	startBrk uint64
 }
 
 // Reset forgets the view (after execve the address space is a new one).
@@ -66,6 +64,7 @@ func (as *AddressSpace) Reset() {
 		as.v.maps = nil
 	}
 	as.v.cache = [8]VMA{}
+	as.v.startBrk = 0
 }
 
 // Lookup returns the mapping covering addr, if any.
@@ -96,79 +95,11 @@ func (as *AddressSpace) Lookup(addr uint64) (VMA, bool) {
 }
 
 func (as *AddressSpace) query(addr uint64) (VMA, bool) {
-	v := &as.v
-	if v.maps == nil && !v.none {
-		f, err := os.Open("/proc/" + strconv.Itoa(as.pid) + "/maps")
-		if err != nil {
-			return VMA{}, false
-		}
-		v.maps = f
-	}
-	if !v.none {
-		q := procmapQuery{Size: uint64(unsafe.Sizeof(procmapQuery{})), QueryAddr: addr}
-		_, _, e := unix.Syscall(unix.SYS_IOCTL, v.maps.Fd(), ioctlProcmapQuery, uintptr(unsafe.Pointer(&q)))
-		switch e {
-		case 0:
-			return VMA{Start: q.VMAStart, End: q.VMAEnd, Flags: q.VMAFlags & 7}, true
-		case unix.ENOENT:
-			return VMA{}, false
-		case unix.ENOTTY, unix.EINVAL:
-			v.none = true // older kernel
-		default:
-			return VMA{}, false
-		}
-	}
-	return parseMaps(as.pid, addr)
-}
-
-// parseMaps is the fallback for kernels without PROCMAP_QUERY.
-func parseMaps(pid int, addr uint64) (VMA, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
-	if err != nil {
+	v, ok := as.next(addr)
+	if !ok || v.Start > addr {
 		return VMA{}, false
 	}
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != '\n' {
-			i++
-		}
-		line := string(b[:i])
-		if i < len(b) {
-			i++
-		}
-		b = b[i:]
-		var start, end uint64
-		var perms string
-		j := 0
-		for j < len(line) && line[j] != '-' {
-			j++
-		}
-		start, _ = strconv.ParseUint(line[:j], 16, 64)
-		k := j + 1
-		for k < len(line) && line[k] != ' ' {
-			k++
-		}
-		end, _ = strconv.ParseUint(line[j+1:k], 16, 64)
-		if k+5 <= len(line) {
-			perms = line[k+1 : k+5]
-		}
-		if addr >= start && addr < end {
-			var f uint64
-			if len(perms) == 4 {
-				if perms[0] == 'r' {
-					f |= VMARead
-				}
-				if perms[1] == 'w' {
-					f |= VMAWrite
-				}
-				if perms[2] == 'x' {
-					f |= VMAExec
-				}
-			}
-			return VMA{Start: start, End: end, Flags: f}, true
-		}
-	}
-	return VMA{}, false
+	return v, true
 }
 
 // check reports whether [addr, addr+n) lies in mappings that allow want

@@ -57,6 +57,10 @@ type Memory struct {
 	// ExecMappings: "any" (default) or "readonly": executable mappings of
 	// files only from read-only mounts (not code the guest could write).
 	ExecMappings string `yaml:"exec_mappings"`
+	// Total caps the address space of all the sandbox's processes
+	// together (e.g. "4G"): mmap, mremap, brk and fork beyond it fail with
+	// ENOMEM. Setting it routes every mmap, mremap and brk.
+	Total string `yaml:"total"`
 }
 
 // Limits bounds the sandbox's resources.
@@ -461,6 +465,11 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 			if _, err := Bytes(v); err != nil {
 				bad([]string{"limits", key}, "%v", err)
 			}
+		}
+	}
+	if p.Memory.Total != "" {
+		if _, err := Bytes(p.Memory.Total); err != nil {
+			bad([]string{"memory", "total"}, "%v", err)
 		}
 	}
 	if len(errs) > 0 {

@@ -40,6 +40,12 @@ type Config struct {
 	// filter must route PROT_EXEC mappings (Options.DenyWX or
 	// Options.ExecFromReadOnly).
 	DenyWX, ExecFromReadOnly bool
+	// MemoryTotal caps the address space of all the sandbox's processes
+	// together (policy memory.total; sys_mem.go); WatchAddressSpace counts
+	// allocations RLIMIT_AS refuses (limits.address_space). Either needs
+	// Options.Memory.
+	MemoryTotal       uint64
+	WatchAddressSpace bool
 }
 
 // Sentry serves one sandbox's listener.
@@ -326,6 +332,14 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 		if errno == 0 {
 			var err error
 			newfd, err = s.listener.AddFD(n.ID, c.addFD, c.setFD, c.cloexc, send)
+			if c.closeA && send {
+				// The guest runs on already: our reference to its new
+				// open file must go at once (until it does, an unlinked
+				// file keeps its space, and a file opened for writing
+				// cannot be executed: ETXTBSY).
+				unix.Close(c.addFD)
+				c.closeA = false
+			}
 			if err == unix.EMFILE {
 				s.limitHit("files")
 			}

@@ -32,9 +32,10 @@ var passList = []int{
 	unix.SYS_SETSOCKOPT, unix.SYS_GETSOCKOPT, unix.SYS_SOCKETPAIR,
 	unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_TIMERFD_SETTIME,
 	unix.SYS_TIMERFD_GETTIME, unix.SYS_INOTIFY_RM_WATCH,
-	// Memory of its own (file-backed mappings use fds the guest holds).
-	unix.SYS_MUNMAP, unix.SYS_BRK,
-	unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC, unix.SYS_MINCORE,
+	// Memory of its own (file-backed mappings use fds the guest holds;
+	// brk and mremap pass too unless the memory limits route them, see
+	// memCalls).
+	unix.SYS_MUNMAP, unix.SYS_MADVISE, unix.SYS_MSYNC, unix.SYS_MINCORE,
 	unix.SYS_MLOCK, unix.SYS_MUNLOCK, unix.SYS_MLOCK2, unix.SYS_MEMBARRIER,
 	unix.SYS_MLOCKALL, unix.SYS_MUNLOCKALL, // bounded by RLIMIT_MEMLOCK
 	unix.SYS_PKEY_ALLOC, unix.SYS_PKEY_FREE,

@@ -38,10 +38,12 @@ func sysMmap(c *Call) (int64, unix.Errno) {
 			return 0, errno
 		}
 		unix.Close(fd)
-		if m != nil && m.ReadOnly {
-			return c.Continue()
+		if m == nil || !m.ReadOnly {
+			return c.deny(unix.EACCES, "executable mapping of a file outside read-only mounts (memory.exec_mappings: readonly)")
 		}
-		return c.deny(unix.EACCES, "executable mapping of a file outside read-only mounts (memory.exec_mappings: readonly)")
+	}
+	if c.s.memRefused(c.Task.Proc, mmapGrowth(c), false) {
+		return 0, unix.ENOMEM
 	}
 	return c.Continue()
 }

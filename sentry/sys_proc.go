@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/mm"
 )
 
 // Namespace flags: the guest may not make namespaces of its own.
@@ -23,7 +25,14 @@ func clone(c *Call, flags uint64) (int64, unix.Errno) {
 			}
 			return 0, unix.EAGAIN
 		}
-		c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0)
+		var vm uint64 // the child's copy of the address space
+		if c.s.cfg.MemoryTotal > 0 && flags&unix.CLONE_VM == 0 {
+			vm, _ = mm.Size(c.Task.Proc.Tgid)
+			if c.s.memRefused(c.Task.Proc, vm, true) {
+				return 0, unix.ENOMEM
+			}
+		}
+		c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0, vm)
 	}
 	return c.Continue()
 }

@@ -20,8 +20,10 @@ var handlers = map[int]Handler{
 	unix.SYS_DUP:   sysDup, unix.SYS_DUP2: sysDup2, unix.SYS_DUP3: sysDup3,
 	unix.SYS_FCNTL: sysFcntl, unix.SYS_PIPE: sysPipe, unix.SYS_PIPE2: sysPipe2,
 	unix.SYS_IOCTL: sysIoctl, unix.SYS_SECCOMP: sysSeccomp, unix.SYS_UNAME: sysUname,
-	// sys_mmap.go (routed only with Options.DenyWX)
+	// sys_mmap.go (routed only with Options.DenyWX or Options.Memory)
 	unix.SYS_MMAP: sysMmap, unix.SYS_MPROTECT: sysMprotect, unix.SYS_PKEY_MPROTECT: sysMprotect,
+	// sys_mem.go (routed only with Options.Memory)
+	unix.SYS_BRK: sysBrk, unix.SYS_MREMAP: sysMremap,
 	// sys_dir.go
 	unix.SYS_GETDENTS64: sysGetdents64, unix.SYS_GETDENTS: sysGetdents, // routed only with Options.HideNamesInListings
 	// sys_stat.go
@@ -124,7 +126,13 @@ type Options struct {
 	// Uname routes uname(2) so that the sentry can report the policy's
 	// host name.
 	Uname bool
+	// Memory routes every mmap, mremap and brk, for the memory limits
+	// (Config.MemoryTotal, Config.WatchAddressSpace).
+	Memory bool
 }
+
+// memCalls are routed, all of them, only with Options.Memory.
+var memCalls = map[int]bool{unix.SYS_MMAP: true, unix.SYS_MREMAP: true, unix.SYS_BRK: true}
 
 // wxCalls are routed (when asking for PROT_EXEC) only with Options.DenyWX,
 // by the index of their prot argument.
@@ -164,6 +172,10 @@ func FilterSpec(opts Options) seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
+		case memCalls[nr] && opts.Memory:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
+		case memCalls[nr] && nr != unix.SYS_MMAP && !opts.TraceAll:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case opts.TraceAll && (wxCalls[nr] != 0 || listingCalls[nr] || nr == unix.SYS_FCNTL || conditional[nr] != nil):
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
 		case nr == unix.SYS_UNAME && !opts.Uname && !opts.TraceAll:

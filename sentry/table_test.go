@@ -62,7 +62,7 @@ func TestFilterSpec(t *testing.T) {
 	}
 	// Every handler is routed (at least for some arguments).
 	for nr := range handlers {
-		if class[nr].Class != seccomp.Emulate && routedIf[nr] == 0 && !listingCalls[nr] && wxCalls[nr] == 0 && nr != unix.SYS_UNAME {
+		if class[nr].Class != seccomp.Emulate && routedIf[nr] == 0 && !listingCalls[nr] && wxCalls[nr] == 0 && !memCalls[nr] && nr != unix.SYS_UNAME {
 			t.Errorf("%s has a handler but is %v", Name(nr), class[nr].Class)
 		}
 	}
@@ -73,6 +73,30 @@ func TestFilterSpec(t *testing.T) {
 	}
 	if class[unix.SYS_MMAP].Class != seccomp.Pass || routedIf[unix.SYS_MMAP] != 0 {
 		t.Errorf("without DenyWX mmap must pass unconditionally")
+	}
+	// The memory limits route every mmap, mremap and brk; without them
+	// brk and mremap pass.
+	for _, opts := range []Options{{}, {Memory: true}, {Memory: true, DenyWX: true}} {
+		cls := map[int]seccomp.Rule{}
+		for _, r := range FilterSpec(opts).Rules {
+			if memCalls[r.Nr] {
+				if len(r.Conds) > 0 && opts.Memory {
+					t.Errorf("%+v: %s routed only for some arguments", opts, Name(r.Nr))
+				}
+				if _, seen := cls[r.Nr]; !seen {
+					cls[r.Nr] = r
+				}
+			}
+		}
+		for nr := range memCalls {
+			want := seccomp.Pass
+			if opts.Memory {
+				want = seccomp.Emulate
+			}
+			if cls[nr].Class != want {
+				t.Errorf("%+v: %s is %v, want %v", opts, Name(nr), cls[nr].Class, want)
+			}
+		}
 	}
 	hide := FilterSpec(Options{HideNamesInListings: true})
 	for _, r := range hide.Rules {

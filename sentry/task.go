@@ -74,6 +74,9 @@ type Process struct {
 	// then it is the sandbox's own init stage.
 	execed bool
 	tasks  int
+	// vm is the address space booked for memory.total (sys_mem.go),
+	// guarded by tasks.mu.
+	vm uint64
 	// execCheck, when set, is what /proc/<pid>/exe may be at the
 	// process's next routed call: the image the sentry checked, or (the
 	// exec failed) the old one. Anything else means the path was swapped
@@ -101,6 +104,7 @@ type forkSnapshot struct {
 	fds  *fdtable.Table
 	fs   *FSContext
 	when time.Time
+	vm   uint64 // the child's address space, booked until it is seen
 }
 
 // snapshotTTL bounds how long a fork snapshot waits for its child's first
@@ -204,6 +208,9 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 			}
 			p.execed = true
 		}
+		if s.cfg.MemoryTotal > 0 {
+			p.vm, _ = mm.Size(tgid)
+		}
 		ts.procs[tgid] = p
 		ts.count++
 	}
@@ -280,8 +287,8 @@ func (s *Sentry) register(pid int, cwd vfs.Dir, umask uint32) error {
 
 // snapshotFork records what a child of p will start with, expiring the
 // parent's snapshots that no child claimed in time.
-func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool) {
-	snap := forkSnapshot{fds: p.fds, fs: p.fs, when: time.Now()}
+func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool, vm uint64) {
+	snap := forkSnapshot{fds: p.fds, fs: p.fs, when: time.Now(), vm: vm}
 	if !shareFiles {
 		snap.fds = p.fds.Fork()
 	}

@@ -232,6 +232,12 @@ func run(args []string) int {
 	if n := hits["files"]; n > 0 {
 		fmt.Fprintf(os.Stderr, "sandbox: %d call(s) failed with EMFILE: a process reached its open-file limit (RLIMIT_NOFILE; limits.files: %s)\n", n, filesLimit(pol.Limits.Files))
 	}
+	if n := hits["memory"]; n > 0 {
+		fmt.Fprintf(os.Stderr, "sandbox: %d allocation(s) failed with ENOMEM: the sandbox's processes together reached memory.total (%s)\n", n, pol.Memory.Total)
+	}
+	if n := hits["address_space"]; n > 0 {
+		fmt.Fprintf(os.Stderr, "sandbox: %d allocation(s) failed with ENOMEM: a process reached its address-space limit (RLIMIT_AS; limits.address_space: %s)\n", n, pol.Limits.AddressSpace)
+	}
 	status := sandbox.ExitStatus(cmd.ProcessState)
 	switch status - 128 {
 	case int(syscall.SIGXCPU):

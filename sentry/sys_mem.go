@@ -1,0 +1,180 @@
+package sentry
+
+import (
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"sandbox/mm"
+)
+
+// Memory limits. With Options.Memory every mmap, mremap and brk is routed
+// (anonymous memory too, so this costs a round trip per call and is off
+// unless the policy sets memory.total or limits.address_space).
+//
+// memory.total caps the address space (VmSize, what RLIMIT_AS counts) of
+// all the sandbox's processes together. Each process's size is booked at
+// its last such call, plus what it asked for; a fork books the child's
+// copy until the child is seen. The sum is an upper bound except for what
+// grows without a call (stack growth, an exec'd image, the last brk step of
+// a process), so a call that fits under it is let through at once, and one
+// that does not is decided on an exact count: every process of the sandbox
+// measured now, address spaces shared by vfork counted once. A refusal is
+// ENOMEM, as the kernel gives for RLIMIT_AS.
+//
+// limits.address_space is RLIMIT_AS, which the kernel enforces; the sentry
+// only counts the calls the kernel is about to refuse, for the explanation
+// at exit.
+
+// pageAlign rounds n up to whole pages (n near 2^64 stays as it is: the
+// kernel refuses such a length itself).
+func pageAlign(n uint64) uint64 {
+	if n > 1<<62 {
+		return n
+	}
+	return (n + 4095) &^ 4095
+}
+
+// mmapGrowth is how much address space an mmap adds: its length, less what
+// it replaces with MAP_FIXED.
+func mmapGrowth(c *Call) uint64 {
+	addr, n, flags := c.Arg(0), pageAlign(c.Arg(1)), c.Arg(3)
+	if n == 0 || n > 1<<62 {
+		return 0 // the kernel's EINVAL or ENOMEM
+	}
+	if flags&unix.MAP_FIXED != 0 && addr+n > addr {
+		n -= c.Mem().MappedIn(addr, addr+n)
+	}
+	return n
+}
+
+func sysMremap(c *Call) (int64, unix.Errno) {
+	oldLen, newLen, flags := pageAlign(c.Arg(1)), pageAlign(c.Arg(2)), c.Arg(3)
+	var grow uint64
+	switch {
+	case flags&unix.MREMAP_DONTUNMAP != 0 || oldLen == 0:
+		grow = newLen // the old mapping stays
+	case newLen > oldLen:
+		grow = newLen - oldLen
+	}
+	if c.s.memRefused(c.Task.Proc, grow, false) {
+		return 0, unix.ENOMEM
+	}
+	return c.Continue()
+}
+
+func sysBrk(c *Call) (int64, unix.Errno) {
+	want := c.Arg(0)
+	if !c.s.limitsMemory() || want == 0 {
+		return c.Continue()
+	}
+	end, ok := c.Mem().HeapEnd()
+	if !ok || pageAlign(want) <= end {
+		return c.Continue()
+	}
+	if c.s.memRefused(c.Task.Proc, pageAlign(want)-end, false) {
+		// brk fails by returning the break unchanged. The heap's
+		// page-aligned end is at or just above it and mapped, so a libc
+		// that takes it as its break stays within its heap.
+		return int64(end), 0
+	}
+	return c.Continue()
+}
+
+func (s *Sentry) limitsMemory() bool {
+	return s.cfg.MemoryTotal > 0 || s.cfg.WatchAddressSpace
+}
+
+// memRefused decides whether process p may add grow bytes of address
+// space: its own growth, or (child) a forked child's copy of it.
+func (s *Sentry) memRefused(p *Process, grow uint64, child bool) bool {
+	if grow == 0 || !s.limitsMemory() {
+		return false
+	}
+	cur, ok := mm.Size(p.Tgid)
+	if !ok {
+		return false // gone: the kernel answers
+	}
+	if s.cfg.WatchAddressSpace && !child {
+		var lim unix.Rlimit
+		if unix.Prlimit(p.Tgid, unix.RLIMIT_AS, nil, &lim) == nil && lim.Cur != unix.RLIM_INFINITY && cur+grow > lim.Cur {
+			if s.limitHit("address_space") {
+				s.log.WithField("limit", lim.Cur).Warn("allocation refused: a process reached its address-space limit (RLIMIT_AS)")
+			}
+			return false // the kernel refuses it, exactly
+		}
+	}
+	total := s.cfg.MemoryTotal
+	if total == 0 {
+		return false
+	}
+	ts := &s.tasks
+	ts.mu.Lock()
+	booked := uint64(0)
+	for _, q := range ts.procs {
+		if q != p {
+			booked += q.vm
+		}
+	}
+	for _, snaps := range ts.pending {
+		for _, sn := range snaps {
+			booked += sn.vm
+		}
+	}
+	p.vm = cur
+	fits := cur+grow+booked <= total
+	ts.mu.Unlock()
+	if !fits {
+		fits = cur+grow+s.othersVM(p.Tgid) <= total
+	}
+	if !fits {
+		if s.limitHit("memory") {
+			s.log.WithField("limit", total).Warn("allocation refused: the sandbox's processes together reached memory.total")
+		}
+		return true
+	}
+	if !child {
+		ts.mu.Lock()
+		p.vm = cur + grow
+		ts.mu.Unlock()
+	}
+	return false
+}
+
+// othersVM measures the address space of every process of the sandbox but
+// self, now. Processes sharing one (vfork, CLONE_VM) count once.
+func (s *Sentry) othersVM(self int) uint64 {
+	pids := s.descendants()
+	if s.watchdog <= 0 {
+		pids = s.processes()
+	}
+	type sized struct {
+		pid int
+		n   uint64
+	}
+	var all []sized
+	for _, pid := range pids {
+		if n, ok := mm.Size(pid); ok {
+			all = append(all, sized{pid, n})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n < all[j].n })
+	var sum uint64
+	for i, a := range all {
+		shared := a.pid != self && kcmpVM(a.pid, self)
+		for j := i - 1; j >= 0 && all[j].n == a.n && !shared; j-- {
+			shared = kcmpVM(a.pid, all[j].pid)
+		}
+		if a.pid != self && !shared {
+			sum += a.n
+		}
+	}
+	return sum
+}
+
+// kcmpVM tells whether two processes share one address space.
+func kcmpVM(pid1, pid2 int) bool {
+	const kcmpVM = 1
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(pid1), uintptr(pid2), kcmpVM, 0, 0, 0)
+	return e == 0 && r == 0
+}
