@@ -14,14 +14,15 @@ import (
 	"sandbox/vfs"
 )
 
-// privateDirs creates the sandbox's own empty directories in scratch: the
-// private /tmp first, then the tmpfs entries of the policy and the flags.
-// Those with a size become tmpfs mounts (tmpfs.go).
-func (c *Cmd) privateDirs(scratch string) ([]sizedTmpfs, error) {
+// privateDirs creates the sandbox's own empty directories: the private
+// /tmp first, then the tmpfs entries of the policy and the flags. Those
+// with a size become tmpfs mounts (tmpfs.go) over directories in scratch;
+// the others hold the guest's files in data.
+func (c *Cmd) privateDirs() ([]sizedTmpfs, error) {
 	var out []sizedTmpfs
 	fs := c.Policy.Filesystem
 	if fs.Tmp == "private" {
-		d := sizedTmpfs{Guest: "/tmp", Host: filepath.Join(scratch, "tmp")}
+		d := sizedTmpfs{Guest: "/tmp", Host: "tmp"}
 		if fs.TmpSize != "" {
 			var err error
 			if d.Size, err = policies.Bytes(fs.TmpSize); err != nil {
@@ -35,9 +36,15 @@ func (c *Cmd) privateDirs(scratch string) ([]sizedTmpfs, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sizedTmpfs{Guest: guest, Host: filepath.Join(scratch, fmt.Sprintf("tmpfs%d", i)), Size: size})
+		out = append(out, sizedTmpfs{Guest: guest, Host: fmt.Sprintf("tmpfs%d", i), Size: size})
 	}
-	for _, d := range out {
+	for i := range out {
+		d := &out[i]
+		if d.Size > 0 {
+			d.Host = filepath.Join(c.scratch, d.Host)
+		} else {
+			d.Host = filepath.Join(c.data, d.Host)
+		}
 		if err := os.Mkdir(d.Host, 0o700); err != nil {
 			return nil, err
 		}
@@ -62,9 +69,10 @@ func sized(dirs []sizedTmpfs) []sizedTmpfs {
 // fsConfig turns a policy and the command's overrides into a mount table.
 // dirs are the private directories (privateDirs); tmpfs holds the roots of
 // those with a size, in the same order.
-func (c *Cmd) fsConfig(scratch, hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (vfs.Config, string, error) {
+func (c *Cmd) fsConfig(hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (vfs.Config, string, error) {
 	p := c.Policy
-	cfg := vfs.Config{Scratch: scratch}
+	scratch := c.scratch
+	cfg := vfs.Config{Scratch: scratch, Data: c.data}
 	nsized := 0
 	private := func(d sizedTmpfs) {
 		spec := vfs.MountSpec{Guest: d.Guest, Host: d.Host}

@@ -74,13 +74,20 @@ type Cmd struct {
 	ForwardSignals bool
 	Log            *logrus.Logger
 
-	ctx         context.Context
-	cmd         *exec.Cmd
-	sentry      *sentry.Sentry
-	procfs      *sentry.ProcFS
-	fs          *vfs.FS
+	ctx    context.Context
+	cmd    *exec.Cmd
+	sentry *sentry.Sentry
+	procfs *sentry.ProcFS
+	fs     *vfs.FS
+	// scratch holds what the sandbox makes for itself (skeleton root,
+	// /proc mirror, /dev): metadata only, so on a tmpfs when there is one
+	// (scratchBase). data holds the guest's private /tmp and tmpfs
+	// directories, in the temporary directory (they may grow large); it is
+	// scratch itself when both bases are the same.
 	scratch     string
 	scratchLock *os.File // flock held while scratch is in use
+	data        string
+	dataLock    *os.File
 	tmpfs       *tmpfsSet
 	sigs        chan os.Signal
 	done        chan struct{}
@@ -148,9 +155,19 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	c.scratch, c.scratchLock, err = makeScratch()
+	base := scratchBase()
+	c.scratch, c.scratchLock, err = makeScratch(base)
 	if err != nil {
 		return fmt.Errorf("scratch directory: %w", err)
+	}
+	c.data = c.scratch
+	if base != os.TempDir() {
+		if c.data, c.dataLock, err = makeScratch(os.TempDir()); err != nil {
+			removeAll(c.scratch)
+			c.scratchLock.Close()
+			c.scratch = ""
+			return fmt.Errorf("scratch directory: %w", err)
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -161,7 +178,7 @@ func (c *Cmd) Start() (err error) {
 			c.cleanup()
 		}
 	}()
-	dirs, err := c.privateDirs(c.scratch)
+	dirs, err := c.privateDirs()
 	if err != nil {
 		return err
 	}
@@ -250,7 +267,7 @@ func (c *Cmd) Start() (err error) {
 		}
 		c.tmpfs = m.t
 	}
-	cfg, guestCwd, err := c.fsConfig(c.scratch, hostCwd, dirs, c.tmpfs)
+	cfg, guestCwd, err := c.fsConfig(hostCwd, dirs, c.tmpfs)
 	if err != nil {
 		return err
 	}
@@ -277,11 +294,11 @@ func (c *Cmd) Start() (err error) {
 	}
 	var ll []landlock.Rule
 	for _, m := range c.fs.Mounts() {
-		if m.Kind == vfs.Bind && !strings.HasPrefix(m.Host, c.scratch+"/") {
+		if m.Kind == vfs.Bind && !c.ownDir(m.Host) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
-	binds := kernelBinds(c.fs.Mounts(), c.scratch)
+	binds := kernelBinds(c.fs.Mounts(), c.ownDir)
 	var mountNS string
 	if c.tmpfs != nil && len(binds) > 0 {
 		// The init stage is our child: it may open our fds through /proc.
@@ -648,6 +665,10 @@ func (c *Cmd) cleanup() {
 			c.fs.Close()
 		}
 		c.tmpfs.Close()
+		if c.data != "" && c.data != c.scratch {
+			removeAll(c.data)
+			c.dataLock.Close()
+		}
 		if c.scratch != "" {
 			removeAll(c.scratch)
 			c.scratchLock.Close()
@@ -655,18 +676,40 @@ func (c *Cmd) cleanup() {
 	})
 }
 
+// ownDir tells whether host path p lies in one of the sandbox's own trees.
+func (c *Cmd) ownDir(p string) bool {
+	return c.scratch != "" && strings.HasPrefix(p, c.scratch+"/") ||
+		c.data != "" && strings.HasPrefix(p, c.data+"/")
+}
+
+// scratchBase is where the scratch tree goes: /dev/shm when it is a
+// writable tmpfs (every mkdir and symlink of the skeleton and the /proc
+// mirror costs microseconds there; on some disks, half a millisecond),
+// else the temporary directory.
+func scratchBase() string {
+	const shm = "/dev/shm"
+	var fs unix.Statfs_t
+	if unix.Statfs(shm, &fs) == nil && fs.Type == unix.TMPFS_MAGIC && unix.Access(shm, unix.W_OK|unix.X_OK) == nil {
+		return shm
+	}
+	return os.TempDir()
+}
+
 // scratchPrefix starts the name of every sandbox's scratch tree in the
 // temporary directory.
 const scratchPrefix = "sandbox-"
 
-// makeScratch creates the scratch tree (skeleton root, private /tmp) and
-// holds an flock on it for the sandbox's lifetime: the lock, not the pid in
-// the name, is what tells a later run that the tree is in use (it is freed
-// by the kernel when the sandbox dies, and works across pid namespaces).
-func makeScratch() (dir string, lock *os.File, err error) {
-	removeStaleScratch(os.TempDir())
+// scratchMark is the file that marks a directory as a scratch tree.
+const scratchMark = ".sandbox-scratch"
+
+// makeScratch creates a scratch tree in base and holds an flock on it for
+// the sandbox's lifetime: the lock, not the pid in the name, is what tells
+// a later run that the tree is in use (it is freed by the kernel when the
+// sandbox dies, and works across pid namespaces).
+func makeScratch(base string) (dir string, lock *os.File, err error) {
+	removeStaleScratch(base)
 	for tries := 0; ; tries++ {
-		dir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", scratchPrefix, os.Getpid()))
+		dir, err = os.MkdirTemp(base, fmt.Sprintf("%s%d-", scratchPrefix, os.Getpid()))
 		if err != nil {
 			return "", nil, err
 		}
@@ -685,6 +728,9 @@ func makeScratch() (dir string, lock *os.File, err error) {
 		// creation and the lock: then it is gone, and we start again.
 		var st unix.Stat_t
 		if unix.Fstat(int(lock.Fd()), &st) == nil && st.Nlink > 0 || tries == 3 {
+			if f, err := os.Create(filepath.Join(dir, scratchMark)); err == nil {
+				f.Close()
+			}
 			return dir, lock, nil
 		}
 		lock.Close()
@@ -712,8 +758,10 @@ func removeStaleScratch(tmp string) {
 		if unix.Lstat(p, &st) != nil || int(st.Uid) != os.Geteuid() || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(p, "root")); err != nil {
-			continue // not a scratch tree after all
+		if _, err := os.Lstat(filepath.Join(p, scratchMark)); err != nil {
+			if _, err := os.Lstat(filepath.Join(p, "root")); err != nil {
+				continue // not a scratch tree after all
+			}
 		}
 		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -761,12 +809,12 @@ func encodeAll(ps [][]unix.SockFilter) [][]byte {
 // a directory, or when another mount's host path lies inside it (the bind
 // would hide it from the kernel, which may have to run the program from
 // there); exec from what is left out stays refused with EACCES.
-func kernelBinds(mounts []*vfs.Mount, scratch string) []bindMount {
-	if !canMount() || scratch == "" {
+func kernelBinds(mounts []*vfs.Mount, own func(host string) bool) []bindMount {
+	if !canMount() {
 		return nil
 	}
 	inside := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
-	private := func(m *vfs.Mount) bool { return strings.HasPrefix(m.Host, scratch+"/") }
+	private := func(m *vfs.Mount) bool { return own(m.Host) }
 	isDir := func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
 	var out []bindMount
 	for _, m := range mounts {

@@ -10,15 +10,11 @@ import (
 // its lock is free, and nothing else in the temporary directory is touched.
 func TestRemoveStaleScratch(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	dir, lock, err := makeScratch()
+	dir, lock, err := makeScratch(tmp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "root"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	others := []string{"sandbox-1-2x", "sandbox-project", "sandbox-12-34"} // the last has no skeleton
+	others := []string{"sandbox-1-2x", "sandbox-project", "sandbox-12-34"} // the last has no mark
 	for _, o := range others {
 		if err := os.Mkdir(filepath.Join(tmp, o), 0o755); err != nil {
 			t.Fatal(err)

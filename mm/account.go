@@ -91,16 +91,16 @@ func (as *AddressSpace) MappedIn(lo, hi uint64) uint64 {
 // the kernel (called with as.v.mu held, or on a private AddressSpace).
 func (as *AddressSpace) next(addr uint64) (VMA, bool) {
 	v := &as.v
-	if v.maps == nil && !v.none {
-		f, err := os.Open("/proc/" + strconv.Itoa(as.pid) + "/maps")
+	if !v.hasMaps && !v.none {
+		fd, err := unix.Open("/proc/"+strconv.Itoa(as.pid)+"/maps", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return VMA{}, false
 		}
-		v.maps = f
+		v.maps, v.hasMaps = fd, true
 	}
 	if !v.none {
 		q := procmapQuery{Size: uint64(unsafe.Sizeof(procmapQuery{})), QueryAddr: addr, QueryFlags: procmapQueryCoveringOrNext}
-		_, _, e := unix.Syscall(unix.SYS_IOCTL, v.maps.Fd(), ioctlProcmapQuery, uintptr(unsafe.Pointer(&q)))
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(v.maps), ioctlProcmapQuery, uintptr(unsafe.Pointer(&q)))
 		switch e {
 		case 0:
 			return VMA{Start: q.VMAStart, End: q.VMAEnd, Flags: q.VMAFlags & 7}, true

@@ -1,8 +1,9 @@
 package mm
 
 import (
-	"os"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // procmapQuery is struct procmap_query (Linux 6.11+, PROCMAP_QUERY ioctl on
@@ -46,11 +47,14 @@ type VMA struct {
 // writev, which follow every check, refuse what is no longer mapped or
 // allowed. A miss always asks the kernel.
 type vmas struct {
-	mu    sync.Mutex
-	maps  *os.File // /proc/<pid>/maps, the handle PROCMAP_QUERY works on
-	cache [8]VMA
-	next  int
-	none  bool // PROCMAP_QUERY unavailable: fall back to parsing maps
+	mu sync.Mutex
+	// maps is /proc/<pid>/maps, the handle PROCMAP_QUERY works on (a raw
+	// fd: opened once per address space, on the path of a first copy).
+	maps    int
+	hasMaps bool
+	cache   [8]VMA
+	next    int
+	none    bool // PROCMAP_QUERY unavailable: fall back to parsing maps
 	// startBrk is where the brk heap begins (fixed until execve).
 	startBrk uint64
 }
@@ -59,12 +63,22 @@ type vmas struct {
 func (as *AddressSpace) Reset() {
 	as.v.mu.Lock()
 	defer as.v.mu.Unlock()
-	if as.v.maps != nil {
-		as.v.maps.Close()
-		as.v.maps = nil
-	}
+	as.v.closeMaps()
 	as.v.cache = [8]VMA{}
 	as.v.startBrk = 0
+}
+
+// Inherit takes parent's cached mappings for a forked child, whose address
+// space starts as a copy of parent's: the child's first copies (the path
+// of its execve, typically) then need no query. Entries may be stale only
+// in the safe direction, as any cached entry.
+func (as *AddressSpace) Inherit(parent *AddressSpace) {
+	parent.v.mu.Lock()
+	cache, next := parent.v.cache, parent.v.next
+	parent.v.mu.Unlock()
+	as.v.mu.Lock()
+	as.v.cache, as.v.next = cache, next
+	as.v.mu.Unlock()
 }
 
 // Lookup returns the mapping covering addr, if any.
@@ -78,12 +92,11 @@ func (as *AddressSpace) Lookup(addr uint64) (VMA, bool) {
 		}
 	}
 	e, ok := as.query(addr)
-	if !ok && v.maps != nil {
+	if !ok && v.hasMaps {
 		// The maps file answers for the address space that was current
 		// when it was opened; after an execve that one is gone. Before
 		// calling it a fault, ask the current one.
-		v.maps.Close()
-		v.maps = nil
+		v.closeMaps()
 		v.cache = [8]VMA{}
 		e, ok = as.query(addr)
 	}
@@ -92,6 +105,13 @@ func (as *AddressSpace) Lookup(addr uint64) (VMA, bool) {
 		v.next = (v.next + 1) % len(v.cache)
 	}
 	return e, ok
+}
+
+func (v *vmas) closeMaps() {
+	if v.hasMaps {
+		unix.Close(v.maps)
+		v.hasMaps = false
+	}
 }
 
 func (as *AddressSpace) query(addr uint64) (VMA, bool) {

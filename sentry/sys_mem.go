@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"sort"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -135,14 +136,21 @@ func (s *Sentry) memRefused(p *Process, grow uint64, child bool) bool {
 	}
 	if !child {
 		ts.mu.Lock()
-		p.vm = cur + grow
+		p.vm, p.vmAt = cur+grow, time.Now()
 		ts.mu.Unlock()
 	}
 	return false
 }
 
+// inFlight is how long a call let through is counted at its full size
+// even when the process measures smaller: the kernel makes the mapping
+// after our answer, within microseconds unless the machine is loaded.
+const inFlight = time.Second
+
 // othersVM measures the address space of every process of the sandbox but
-// self, now. Processes sharing one (vfork, CLONE_VM) count once.
+// self, now. Processes sharing one (vfork, CLONE_VM) count once. A call
+// let through a moment ago counts in full (inFlight), and so does a fork
+// whose child has not been seen yet.
 func (s *Sentry) othersVM(self int) uint64 {
 	pids := s.descendants()
 	if s.watchdog <= 0 {
@@ -158,8 +166,24 @@ func (s *Sentry) othersVM(self int) uint64 {
 			all = append(all, sized{pid, n})
 		}
 	}
+	var forks uint64
+	ts := &s.tasks
+	ts.mu.Lock()
+	for i, a := range all {
+		if q := ts.procs[a.pid]; q != nil && q.vm > a.n && time.Since(q.vmAt) < inFlight {
+			all[i].n = q.vm
+		}
+	}
+	for _, snaps := range ts.pending {
+		for _, sn := range snaps {
+			if time.Since(sn.when) < inFlight {
+				forks += sn.vm
+			}
+		}
+	}
+	ts.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].n < all[j].n })
-	var sum uint64
+	sum := forks
 	for i, a := range all {
 		shared := a.pid != self && kcmpVM(a.pid, self)
 		for j := i - 1; j >= 0 && all[j].n == a.n && !shared; j-- {

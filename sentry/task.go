@@ -74,9 +74,10 @@ type Process struct {
 	// then it is the sandbox's own init stage.
 	execed bool
 	tasks  int
-	// vm is the address space booked for memory.total (sys_mem.go),
-	// guarded by tasks.mu.
-	vm uint64
+	// vm is the address space booked for memory.total (sys_mem.go) and
+	// vmAt when a call was let through on it, guarded by tasks.mu.
+	vm   uint64
+	vmAt time.Time
 	// execCheck, when set, is what /proc/<pid>/exe may be at the
 	// process's next routed call: the image the sentry checked, or (the
 	// exec failed) the old one. Anything else means the path was swapped
@@ -196,6 +197,9 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 		} else if parent := ts.procs[ppid]; parent != nil {
 			p.fds, p.fs = parent.fds.Fork(), parent.fs.fork()
 			p.execed = true
+		}
+		if parent := ts.procs[ppid]; parent != nil && p.execed {
+			p.mem.Inherit(parent.mem)
 		} else {
 			// Only tasks carrying our filter can notify us, so this one is
 			// in the sandbox: an orphan whose parent exited before the
@@ -353,6 +357,7 @@ func (s *Sentry) forget(tid int) {
 	if dead != nil {
 		dead.fds.Release()
 		dead.fs.release()
+		dead.mem.Reset() // its /proc/<pid>/maps handle
 		if dead.pidfd >= 0 {
 			unix.Close(dead.pidfd)
 		}

@@ -102,8 +102,10 @@ type Config struct {
 	Mounts       []MountSpec
 	Symlinks     []Symlink
 	Hidden       []string // guest paths that look absent
-	// Scratch is a private host directory the FS may use (skeleton, /tmp).
-	Scratch string
+	// Scratch is a private host directory the FS may use (skeleton, /dev,
+	// /proc); Data, when set, another (the private /tmp). Mount points
+	// nested in mounts from either are made in them.
+	Scratch, Data string
 	// Proc fills the ProcDir mounts.
 	Proc Provider
 	// Deny lists guest path globs ("*", "?", and "**" for any depth) that
@@ -157,7 +159,7 @@ func New(cfg Config) (*FS, error) {
 		rootRO = true
 	}
 	specs := append([]MountSpec{{Guest: "/", Host: rootHost, ReadOnly: rootRO}}, cfg.Mounts...)
-	if err := makeMountPoints(specs, cfg.Scratch); err != nil {
+	if err := makeMountPoints(specs, cfg.Scratch, cfg.Data); err != nil {
 		return nil, err
 	}
 	for _, s := range specs {
@@ -223,9 +225,12 @@ func New(cfg Config) (*FS, error) {
 // scratch: the private /tmp, /dev, /proc), the directories leading to mount
 // points nested in them, so that e.g. a working directory under the host's
 // /tmp is reachable through the private /tmp that covers its parent.
-func makeMountPoints(specs []MountSpec, scratch string) error {
+func makeMountPoints(specs []MountSpec, scratch, data string) error {
 	if scratch == "" {
 		return nil
+	}
+	own := func(host string) bool {
+		return strings.HasPrefix(host, scratch+"/") || data != "" && strings.HasPrefix(host, data+"/")
 	}
 	for _, m := range specs {
 		g := cleanAbs(m.Guest)
@@ -244,7 +249,7 @@ func makeMountPoints(specs []MountSpec, scratch string) error {
 				parent = p
 			}
 		}
-		if parent == nil || !strings.HasPrefix(parent.Host, scratch+"/") || cleanAbs(parent.Guest) == "/" {
+		if parent == nil || !own(parent.Host) || cleanAbs(parent.Guest) == "/" {
 			continue
 		}
 		rel := strings.TrimPrefix(g, cleanAbs(parent.Guest))

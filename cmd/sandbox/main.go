@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -115,6 +116,13 @@ func runFlags(o *runOpts) *flag.FlagSet {
 }
 
 func run(args []string) int {
+	if path := os.Getenv("SANDBOX_CPUPROFILE"); path != "" {
+		// For docs/performance.md: a CPU profile of the sentry (go tool
+		// pprof bin/sandbox FILE).
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	var o runOpts
 	fs := runFlags(&o)
 	fs.Usage = func() { usage(); fs.PrintDefaults() }
