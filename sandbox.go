@@ -156,13 +156,13 @@ func (c *Cmd) Start() (err error) {
 		return fmt.Errorf("find own binary: %w", err)
 	}
 	base := scratchBase()
-	c.scratch, c.scratchLock, err = makeScratch(base)
+	c.scratch, c.scratchLock, err = makeScratch(base, "")
 	if err != nil {
 		return fmt.Errorf("scratch directory: %w", err)
 	}
 	c.data = c.scratch
 	if base != os.TempDir() {
-		if c.data, c.dataLock, err = makeScratch(os.TempDir()); err != nil {
+		if c.data, c.dataLock, err = makeScratch(os.TempDir(), dataKind); err != nil {
 			removeAll(c.scratch)
 			c.scratchLock.Close()
 			c.scratch = ""
@@ -699,17 +699,18 @@ func scratchBase() string {
 // temporary directory.
 const scratchPrefix = "sandbox-"
 
-// scratchMark is the file that marks a directory as a scratch tree.
-const scratchMark = ".sandbox-scratch"
+// dataKind names a data tree (the guest's private directories); a scratch
+// tree proper holds a skeleton root.
+const dataKind = "data-"
 
 // makeScratch creates a scratch tree in base and holds an flock on it for
 // the sandbox's lifetime: the lock, not the pid in the name, is what tells
 // a later run that the tree is in use (it is freed by the kernel when the
 // sandbox dies, and works across pid namespaces).
-func makeScratch(base string) (dir string, lock *os.File, err error) {
+func makeScratch(base, kind string) (dir string, lock *os.File, err error) {
 	removeStaleScratch(base)
 	for tries := 0; ; tries++ {
-		dir, err = os.MkdirTemp(base, fmt.Sprintf("%s%d-", scratchPrefix, os.Getpid()))
+		dir, err = os.MkdirTemp(base, fmt.Sprintf("%s%s%d-", scratchPrefix, kind, os.Getpid()))
 		if err != nil {
 			return "", nil, err
 		}
@@ -728,9 +729,6 @@ func makeScratch(base string) (dir string, lock *os.File, err error) {
 		// creation and the lock: then it is gone, and we start again.
 		var st unix.Stat_t
 		if unix.Fstat(int(lock.Fd()), &st) == nil && st.Nlink > 0 || tries == 3 {
-			if f, err := os.Create(filepath.Join(dir, scratchMark)); err == nil {
-				f.Close()
-			}
 			return dir, lock, nil
 		}
 		lock.Close()
@@ -738,7 +736,7 @@ func makeScratch(base string) (dir string, lock *os.File, err error) {
 }
 
 // staleScratch matches the names makeScratch gives.
-var staleScratch = regexp.MustCompile(`^` + scratchPrefix + `[0-9]+-[0-9]+$`)
+var staleScratch = regexp.MustCompile(`^` + scratchPrefix + `(` + dataKind + `)?[0-9]+-[0-9]+$`)
 
 // removeStaleScratch removes the scratch trees of sandboxes that were
 // killed before they could remove their own: trees named as makeScratch
@@ -758,10 +756,8 @@ func removeStaleScratch(tmp string) {
 		if unix.Lstat(p, &st) != nil || int(st.Uid) != os.Geteuid() || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(p, scratchMark)); err != nil {
-			if _, err := os.Lstat(filepath.Join(p, "root")); err != nil {
-				continue // not a scratch tree after all
-			}
+		if _, err := os.Lstat(filepath.Join(p, "root")); err != nil && !strings.HasPrefix(e.Name(), scratchPrefix+dataKind) {
+			continue // not a scratch tree after all
 		}
 		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {

@@ -10,11 +10,18 @@ import (
 // its lock is free, and nothing else in the temporary directory is touched.
 func TestRemoveStaleScratch(t *testing.T) {
 	tmp := t.TempDir()
-	dir, lock, err := makeScratch(tmp)
+	dir, lock, err := makeScratch(tmp, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	others := []string{"sandbox-1-2x", "sandbox-project", "sandbox-12-34"} // the last has no mark
+	if err := os.Mkdir(filepath.Join(dir, "root"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, dataLock, err := makeScratch(tmp, dataKind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := []string{"sandbox-1-2x", "sandbox-project", "sandbox-12-34", "sandbox-data-x-1"} // no skeleton, or not our names
 	for _, o := range others {
 		if err := os.Mkdir(filepath.Join(tmp, o), 0o755); err != nil {
 			t.Fatal(err)
@@ -25,9 +32,12 @@ func TestRemoveStaleScratch(t *testing.T) {
 		t.Fatalf("a tree in use was removed: %v", err)
 	}
 	lock.Close() // as when the sandbox is killed
+	dataLock.Close()
 	removeStaleScratch(tmp)
-	if _, err := os.Stat(dir); err == nil {
-		t.Fatalf("a stale tree was left: %s", dir)
+	for _, d := range []string{dir, data} {
+		if _, err := os.Stat(d); err == nil {
+			t.Fatalf("a stale tree was left: %s", d)
+		}
 	}
 	for _, o := range others {
 		if _, err := os.Stat(filepath.Join(tmp, o)); err != nil {

@@ -59,11 +59,16 @@ func TestGuestDiesWithSentry(t *testing.T) {
 		}
 		t.Fatalf("guest processes survived the sentry: %v", left)
 	}
-	// Its scratch tree (skeleton, private /tmp) is left behind; the next
-	// run removes it.
-	stale, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("sandbox-%d-*", cmd.Process.Pid)))
+	// Its scratch trees (skeleton and /proc mirror, on /dev/shm when it is
+	// a tmpfs; the private /tmp in TMPDIR) are left behind; the next run
+	// removes them.
+	var stale []string
+	for _, pat := range []string{"/dev/shm/sandbox-%d-*", os.TempDir() + "/sandbox-%d-*", os.TempDir() + "/sandbox-data-%d-*"} {
+		m, _ := filepath.Glob(fmt.Sprintf(pat, cmd.Process.Pid))
+		stale = append(stale, m...)
+	}
 	if len(stale) == 0 {
-		t.Fatalf("no scratch tree of the killed sandbox (pid %d) found in %s", cmd.Process.Pid, os.TempDir())
+		t.Fatalf("no scratch tree of the killed sandbox (pid %d) found", cmd.Process.Pid)
 	}
 	next := exec.Command(sb, "run", "--", "/bin/true") // the same TMPDIR
 	next.Dir = dir
