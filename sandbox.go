@@ -60,6 +60,9 @@ type Cmd struct {
 	// AllowConnect adds network_allow entries (and turns network "none"
 	// into "allowlist").
 	AllowConnect []string
+	// CgroupParent is a cgroup v2 directory to make the sandbox's cgroup
+	// in (limits.memory, pids.max); "" finds one the caller may use.
+	CgroupParent string
 
 	// Trace, when set, receives one strace-style line per routed call;
 	// Summary keeps per-syscall counts for WriteSummary.
@@ -89,6 +92,9 @@ type Cmd struct {
 	data        string
 	dataLock    *os.File
 	tmpfs       *tmpfsSet
+	cgroup      *cgroup
+	cgroupWhy   string // why there is none, for -v
+	cgroupHits  map[string]int
 	sigs        chan os.Signal
 	done        chan struct{}
 	once        sync.Once
@@ -221,19 +227,39 @@ func (c *Cmd) Start() (err error) {
 		return err
 	}
 	defer repR.Close()
-	cmd := exec.Command(self, initArg)
-	// The watchdog (watchdog.go) checks that its parent is this process.
-	cmd.Env = []string{"SANDBOX_SENTRY_PID=" + strconv.Itoa(os.Getpid())}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.ExtraFiles = []*os.File{specR, repW}
-	// The kernel's cwd for the guest: the same directory when the guest
-	// path is a host path too (it matters only for execve).
-	cmd.Dir = "/"
-	if c.Root == "" && c.Policy.Filesystem.Cwd != "none" {
-		cmd.Dir = hostCwd
+	if err = c.makeCgroup(); err != nil {
+		specR.Close()
+		repW.Close()
+		return err
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	initCmd := func(cg *cgroup) *exec.Cmd {
+		cmd := exec.Command(self, initArg)
+		// The watchdog (watchdog.go) checks that its parent is this process.
+		cmd.Env = []string{"SANDBOX_SENTRY_PID=" + strconv.Itoa(os.Getpid())}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+		cmd.ExtraFiles = []*os.File{specR, repW}
+		// The kernel's cwd for the guest: the same directory when the guest
+		// path is a host path too (it matters only for execve).
+		cmd.Dir = "/"
+		if c.Root == "" && c.Policy.Filesystem.Cwd != "none" {
+			cmd.Dir = hostCwd
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if cg != nil {
+			// Born in the cgroup: no guest process is ever outside it.
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.fd
+		}
+		return cmd
+	}
+	cmd := initCmd(c.cgroup)
 	err = cmd.Start()
+	if err != nil && c.cgroup != nil {
+		log.WithError(err).Warn("cannot start in the sandbox's cgroup; going on without it: " + c.cgroup.limitsLost())
+		c.cgroup.remove()
+		c.cgroup, c.cgroupWhy = nil, "starting in it failed: "+err.Error()
+		cmd = initCmd(nil)
+		err = cmd.Start()
+	}
 	// The sentry creates files for the guest and applies the guest's umask
 	// itself; the guest (forked above) keeps the caller's in the kernel.
 	umask := unix.Umask(0)
@@ -360,6 +386,11 @@ func (c *Cmd) Start() (err error) {
 	}
 	if c.tmpfs != nil {
 		layers += "; " + c.tmpfs.String()
+	}
+	if c.cgroup != nil {
+		layers += "; " + c.cgroup.String()
+	} else {
+		layers += "; no cgroup (" + c.cgroupWhy + "): per-process rlimits and the sentry's process count only"
 	}
 	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: " + layers)
 	if c.ForwardSignals {
@@ -627,7 +658,11 @@ func (c *Cmd) LimitsHit() map[string]int {
 	if c.sentry == nil {
 		return nil
 	}
-	return c.sentry.LimitsHit()
+	hits := c.sentry.LimitsHit()
+	for k, v := range c.cgroupHits {
+		hits[k] = v
+	}
+	return hits
 }
 
 // Wait waits for the guest's first process to exit, then stops every
@@ -665,6 +700,10 @@ func (c *Cmd) cleanup() {
 			c.fs.Close()
 		}
 		c.tmpfs.Close()
+		if c.cgroup != nil {
+			c.cgroupHits = c.cgroup.hits()
+			c.cgroup.remove()
+		}
 		if c.data != "" && c.data != c.scratch {
 			removeAll(c.data)
 			c.dataLock.Close()

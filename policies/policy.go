@@ -80,6 +80,15 @@ type Limits struct {
 	FileSize string `yaml:"file_size"`
 	// Core caps core dumps (RLIMIT_CORE); default 0: no core files.
 	Core string `yaml:"core"`
+	// Memory caps the memory (resident and page cache) of all the
+	// sandbox's processes together through a cgroup v2 memory.max (e.g.
+	// "2G"); beyond it the kernel reclaims, then its OOM killer kills one.
+	// Needs a delegated cgroup v2; else it is not enforced (a warning).
+	Memory string `yaml:"memory"`
+	// Pids caps the tasks (processes and threads) of the sandbox at once
+	// through the cgroup's pids.max: clone beyond it fails with EAGAIN.
+	// Needs a delegated cgroup v2, as Memory does.
+	Pids int `yaml:"pids"`
 }
 
 // Bytes parses a size like "512M", "2G" or "1048576".
@@ -375,6 +384,9 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 	case p.Limits.Processes < -1:
 		bad([]string{"limits", "processes"}, "%d is not a process count (-1 means no limit)", p.Limits.Processes)
 	}
+	if p.Limits.Pids < 0 {
+		bad([]string{"limits", "pids"}, "%d is not a task count", p.Limits.Pids)
+	}
 	check := func(keys []string, v string, ok ...string) {
 		for _, o := range ok {
 			if v == o {
@@ -460,7 +472,7 @@ func (p *Policy) validate(src string, root *yaml.Node) error {
 		p.Memory.ExecMappings = "any"
 	}
 	check([]string{"memory", "exec_mappings"}, p.Memory.ExecMappings, "any", "readonly")
-	for key, v := range map[string]string{"address_space": p.Limits.AddressSpace, "file_size": p.Limits.FileSize, "core": p.Limits.Core} {
+	for key, v := range map[string]string{"address_space": p.Limits.AddressSpace, "file_size": p.Limits.FileSize, "core": p.Limits.Core, "memory": p.Limits.Memory} {
 		if v != "" && v != "0" {
 			if _, err := Bytes(v); err != nil {
 				bad([]string{"limits", key}, "%v", err)

@@ -68,6 +68,7 @@ type runOpts struct {
 	ro, rw, hide, env, envPass  listFlag
 	tmpfs                       listFlag
 	seccompProfile              string
+	cgroupParent                string
 	allowConnect                listFlag
 	net                         string
 	timeout                     time.Duration
@@ -100,6 +101,7 @@ func runFlags(o *runOpts) *flag.FlagSet {
 	fs.Var(&o.ro, "ro", "show host `PATH` read-only (repeatable)")
 	fs.Var(&o.rw, "rw", "show host `PATH` read-write (repeatable)")
 	fs.Var(&o.hide, "hide", "make `PATH` look absent (repeatable)")
+	fs.StringVar(&o.cgroupParent, "cgroup-parent", "", "make the sandbox's cgroup (limits.memory, pids.max) in cgroup v2 `DIR`")
 	fs.StringVar(&o.seccompProfile, "seccomp-profile", "", "narrow the sandbox further with a Docker/OCI seccomp profile `FILE` (JSON)")
 	fs.Var(&o.tmpfs, "tmpfs", "a private empty read-write directory at guest `PATH[:size=SIZE]` (with a size: a tmpfs, ENOSPC when full; repeatable)")
 	fs.Var(&o.env, "env", "set `K=V` in the guest's environment (repeatable)")
@@ -188,7 +190,7 @@ func run(args []string) int {
 		}
 		cmd.SeccompProfile = prof
 	}
-	cmd.Root, cmd.Dir = o.root, o.cwd
+	cmd.Root, cmd.Dir, cmd.CgroupParent = o.root, o.cwd, o.cgroupParent
 	cmd.ReadOnly, cmd.ReadWrite, cmd.Hide, cmd.Tmpfs = o.ro, o.rw, o.hide, o.tmpfs
 	for _, kv := range o.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
@@ -242,6 +244,12 @@ func run(args []string) int {
 	}
 	if n := hits["memory"]; n > 0 {
 		fmt.Fprintf(os.Stderr, "sandbox: %d allocation(s) failed with ENOMEM: the sandbox's processes together reached memory.total (%s)\n", n, pol.Memory.Total)
+	}
+	if n := hits["cgroup_memory"]; n > 0 {
+		fmt.Fprintf(os.Stderr, "sandbox: the kernel's OOM killer killed %d process(es): the sandbox reached limits.memory (%s)\n", n, pol.Limits.Memory)
+	}
+	if n := hits["cgroup_pids"]; n > 0 {
+		fmt.Fprintf(os.Stderr, "sandbox: %d clone(s) failed with EAGAIN: the sandbox reached limits.pids (%d tasks)\n", n, pol.Limits.Pids)
 	}
 	if n := hits["address_space"]; n > 0 {
 		fmt.Fprintf(os.Stderr, "sandbox: %d allocation(s) failed with ENOMEM: a process reached its address-space limit (RLIMIT_AS; limits.address_space: %s)\n", n, pol.Limits.AddressSpace)
