@@ -94,10 +94,14 @@ type Cmd struct {
 	tmpfs       *tmpfsSet
 	cgroup      *cgroup
 	cgroupWhy   string // why there is none, for -v
-	cgroupHits  map[string]int
-	sigs        chan os.Signal
-	done        chan struct{}
-	once        sync.Once
+	// userns: the guest runs in a user namespace of its own (mapping only
+	// the caller's ids, to themselves), which unprivileged callers need
+	// for the mount-namespace layer (userns.go).
+	userns     bool
+	cgroupHits map[string]int
+	sigs       chan os.Signal
+	done       chan struct{}
+	once       sync.Once
 	// ProcessState is set by Wait.
 	ProcessState *os.ProcessState
 }
@@ -249,10 +253,20 @@ func (c *Cmd) Start() (err error) {
 			// Born in the cgroup: no guest process is ever outside it.
 			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.fd
 		}
+		if c.userns {
+			c.inUserNS(cmd.SysProcAttr)
+		}
 		return cmd
 	}
+	c.userns = c.wantUserNS()
 	cmd := initCmd(c.cgroup)
 	err = cmd.Start()
+	if err != nil && c.userns {
+		log.WithError(err).Info("no user namespace: exec from the private /tmp will be refused")
+		c.userns = false
+		cmd = initCmd(c.cgroup)
+		err = cmd.Start()
+	}
 	if err != nil && c.cgroup != nil {
 		log.WithError(err).Warn("cannot start in the sandbox's cgroup; going on without it: " + c.cgroup.limitsLost())
 		c.cgroup.remove()
@@ -282,7 +296,7 @@ func (c *Cmd) Start() (err error) {
 	progc := make(chan compiled, 1)
 	go func() {
 		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != "",
-			Memory: memoryTotal > 0 || watchAS}))
+			Memory: memoryTotal > 0 || watchAS, RouteIDs: c.userns}))
 		progc <- compiled{p, err}
 	}()
 	if tmpfsc != nil {
@@ -324,9 +338,9 @@ func (c *Cmd) Start() (err error) {
 			ll = append(ll, landlock.Rule{Path: m.Host, Write: !m.ReadOnly})
 		}
 	}
-	binds := kernelBinds(c.fs.Mounts(), c.ownDir)
+	binds := kernelBinds(c.fs.Mounts(), c.bindable)
 	var mountNS string
-	if c.tmpfs != nil && len(binds) > 0 {
+	if c.tmpfs != nil && len(binds) > 0 && !c.userns {
 		// The init stage is our child: it may open our fds through /proc.
 		mountNS = fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), c.tmpfs.ns.Fd())
 	}
@@ -379,10 +393,13 @@ func (c *Cmd) Start() (err error) {
 	} else {
 		layers += " (no landlock: the kernel's own path lookups for exec are bounded by the sentry's check only)"
 	}
-	if len(binds) > 0 {
+	switch {
+	case len(binds) > 0 && c.userns:
+		layers += "+userns+mountns(private /tmp: programs written there can run)"
+	case len(binds) > 0:
 		layers += "+mountns(private /tmp: programs written there can run)"
-	} else if !canMount() {
-		layers += " (no mount namespace without CAP_SYS_ADMIN: exec from the private /tmp is refused)"
+	case !canMount():
+		layers += " (no mount namespace: no CAP_SYS_ADMIN and no user namespace; exec from the private /tmp is refused)"
 	}
 	if c.tmpfs != nil {
 		layers += "; " + c.tmpfs.String()
@@ -837,15 +854,15 @@ func encodeAll(ps [][]unix.SockFilter) [][]byte {
 // namespace of the guest's own, so that the paths the kernel resolves itself
 // (execve, #! interpreters) reach the same files as the sentry's view: a
 // program written to /tmp can then be run. Mounts inside such a directory
-// (a cwd inside the host /tmp) are bound again on top, parents first. It
-// takes CAP_SYS_ADMIN (a user namespace would do without, but would change
-// the ids that passed calls see). A private directory is left out when its
+// (a cwd inside the host /tmp) are bound again on top, parents first. own
+// says which host directories may be bound (Cmd.bindable: CAP_SYS_ADMIN
+// or a user namespace, userns.go). A private directory is left out when its
 // guest path is not a directory on the host, when a mount inside it is not
 // a directory, or when another mount's host path lies inside it (the bind
 // would hide it from the kernel, which may have to run the program from
 // there); exec from what is left out stays refused with EACCES.
 func kernelBinds(mounts []*vfs.Mount, own func(host string) bool) []bindMount {
-	if !canMount() {
+	if own == nil {
 		return nil
 	}
 	inside := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }

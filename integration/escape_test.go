@@ -964,12 +964,27 @@ printf 'int main(void){return 7;}' > /tmp/a.c && gcc -o /tmp/a /tmp/a.c && /tmp/
 		}
 		ran(t, out)
 	})
+	// Unprivileged, the layer is made in a user namespace of the guest's
+	// own where the system allows one; else the exec stays refused.
 	t.Run("unprivileged", func(t *testing.T) {
 		if os.Geteuid() != 0 {
 			return // the case above ran unprivileged already
 		}
-		refused(t, run(outside, &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}))
+		cred := &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+		if userNSFor(t, cred) {
+			ran(t, run(outside, cred))
+		} else {
+			refused(t, run(outside, cred))
+		}
 	})
+}
+
+// userNSFor tells whether a process with cred may make a user namespace
+// with a mount namespace (tried with unshare(1), as the system decides:
+// sysctls, AppArmor, a container's seccomp policy).
+func userNSFor(t *testing.T, cred *syscall.Credential) bool {
+	res, err := execute([]string{"unshare", "-U", "-m", "true"}, runSpec{Dir: "/", Cred: cred})
+	return err == nil && res.Status == 0
 }
 
 // hasSysAdmin tells whether the tests (and so the sandbox they start) hold
@@ -978,4 +993,44 @@ func hasSysAdmin() bool {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	return unix.Capget(&hdr, &data[0]) == nil && data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
+}
+
+// TestUserNSLayer: unprivileged, the guest's user namespace (made for the
+// mount-namespace layer) gives it nothing: no capability in any set, no
+// namespaces or mounts of its own; and the ids it sees are the host's,
+// as natively (fstat, raw and through libc, of a file root owns;
+// getgroups).
+func TestUserNSLayer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to uid 65534")
+	}
+	cred := &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+	if !userNSFor(t, cred) {
+		t.Skip("user namespaces are not available to uid 65534 here: no layer to test")
+	}
+	dir := t.TempDir()
+	chownTree(t, dir, nobody, nobody)
+	ids := `import ctypes, os, struct
+f = open("/etc/passwd")
+buf = ctypes.create_string_buffer(144)
+r = ctypes.CDLL(None, use_errno=True).syscall(5, f.fileno(), buf)
+print("raw fstat", r, struct.unpack_from("II", buf, 28))
+st = os.fstat(f.fileno())
+print("fstat", st.st_uid, st.st_gid, "groups", os.getgroups(), "ids", os.getuid(), os.getgid())`
+	native := runNative(t, runSpec{Dir: dir, Cred: cred}, "/usr/bin/python3", "-c", ids)
+	res := runSandbox(t, runSpec{Dir: dir, Cred: cred, Sandbox: unprivSandbox(t)}, []string{"-v"}, "/usr/bin/python3", "-c", ids)
+	if res.Status != 0 || string(res.Stdout) != string(native.Stdout) {
+		t.Errorf("ids differ from native\nnative:\n%s\nsandbox:\n%s", native.describe(), res.describe())
+	}
+	if !strings.Contains(string(res.Stderr), "+userns+mountns") {
+		t.Errorf("-v does not name the layer\n%s", res.describe())
+	}
+	script := `grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status
+unshare -U true 2>/dev/null; echo "unshare: $?"
+mkdir -p /tmp/m && mount -t tmpfs none /tmp/m 2>/dev/null; echo "mount: $?"`
+	res = runSandbox(t, runSpec{Dir: dir, Cred: cred, Sandbox: unprivSandbox(t)}, nil, "/bin/sh", "-c", script)
+	want := "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\nunshare: 1\nmount: 32\n"
+	if string(res.Stdout) != want {
+		t.Errorf("the guest holds something in its namespace\nwant:\n%s\n%s", indent(want), res.describe())
+	}
 }

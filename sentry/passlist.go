@@ -11,7 +11,7 @@ var passList = []int{
 	// I/O on fds the guest already holds.
 	unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV,
 	unix.SYS_PREAD64, unix.SYS_PWRITE64, unix.SYS_PREADV, unix.SYS_PWRITEV,
-	unix.SYS_PREADV2, unix.SYS_PWRITEV2, unix.SYS_LSEEK, unix.SYS_FSTAT,
+	unix.SYS_PREADV2, unix.SYS_PWRITEV2, unix.SYS_LSEEK, // fstat: idCalls
 	unix.SYS_FSYNC, unix.SYS_FDATASYNC, unix.SYS_SYNCFS,
 	// sync only flushes; Linux's never fails.
 	unix.SYS_SYNC,
@@ -57,7 +57,7 @@ var passList = []int{
 	unix.SYS_TIMER_GETOVERRUN, unix.SYS_TIMER_DELETE,
 	// Identity queries about itself.
 	unix.SYS_GETPID, unix.SYS_GETPPID, unix.SYS_GETTID, unix.SYS_GETUID,
-	unix.SYS_GETEUID, unix.SYS_GETGID, unix.SYS_GETEGID, unix.SYS_GETGROUPS,
+	unix.SYS_GETEUID, unix.SYS_GETGID, unix.SYS_GETEGID, // getgroups: idCalls
 	unix.SYS_GETRESUID, unix.SYS_GETRESGID, unix.SYS_GETPGRP, unix.SYS_GETPGID,
 	unix.SYS_GETSID, unix.SYS_GETRLIMIT, unix.SYS_GETRUSAGE, unix.SYS_SYSINFO,
 	unix.SYS_GETCPU, unix.SYS_GETRANDOM, unix.SYS_CAPGET,

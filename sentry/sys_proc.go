@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"encoding/binary"
 	"os"
 	"strconv"
 	"strings"
@@ -126,7 +127,7 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		unix.Close(kfd)
 	}
 	if err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
-		c.s.log.WithField("path", guest).Warn("exec refused: the kernel would run a different file than the guest's view names (programs in the private /tmp run only as root, see docs/threat-model.md)")
+		c.s.log.WithField("path", guest).Warn("exec refused: the kernel would run a different file than the guest's view names (programs in the private /tmp run only with a mount namespace, see docs/threat-model.md)")
 		return 0, unix.EACCES
 	}
 	// The fd table is not touched: the exec may still fail (and then keeps
@@ -358,4 +359,41 @@ func interpreters(fd, tid int) []fileID {
 		cur, err = unix.Openat(kcwd, f[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	}
 	return out
+}
+
+// sysGetgroups reports the caller's supplementary groups as the host
+// knows them (routed only in a user namespace, Options.RouteIDs, where the
+// kernel would show groups outside its map as the overflow id).
+func sysGetgroups(c *Call) (int64, unix.Errno) {
+	size := c.Int(0)
+	if size < 0 {
+		return 0, unix.EINVAL
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.Task.Tid) + "/status")
+	if err != nil {
+		return 0, unix.ESRCH
+	}
+	var gids []uint32
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Groups:"); ok {
+			for _, f := range strings.Fields(v) {
+				g, _ := strconv.ParseUint(f, 10, 32)
+				gids = append(gids, uint32(g))
+			}
+		}
+	}
+	if size == 0 {
+		return int64(len(gids)), 0
+	}
+	if size < len(gids) {
+		return 0, unix.EINVAL
+	}
+	buf := make([]byte, 4*len(gids))
+	for i, g := range gids {
+		binary.LittleEndian.PutUint32(buf[4*i:], g)
+	}
+	if errno := c.Mem().CopyOut(c.Arg(1), buf); errno != 0 {
+		return 0, errno
+	}
+	return int64(len(gids)), 0
 }

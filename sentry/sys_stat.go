@@ -372,3 +372,13 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
+
+// sysFstat answers fstat with the host's view of the file (routed only in
+// a user namespace, Options.RouteIDs).
+func sysFstat(c *Call) (int64, unix.Errno) {
+	st, errno := fstatGuest(c, c.Int(0))
+	if errno != 0 {
+		return 0, errno
+	}
+	return 0, mm.CopyOutStruct(c.Mem(), c.Arg(1), &st)
+}

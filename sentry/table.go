@@ -24,6 +24,8 @@ var handlers = map[int]Handler{
 	unix.SYS_MMAP: sysMmap, unix.SYS_MPROTECT: sysMprotect, unix.SYS_PKEY_MPROTECT: sysMprotect,
 	// sys_mem.go (routed only with Options.Memory)
 	unix.SYS_BRK: sysBrk, unix.SYS_MREMAP: sysMremap,
+	// routed only with Options.RouteIDs
+	unix.SYS_FSTAT: sysFstat, unix.SYS_GETGROUPS: sysGetgroups,
 	// sys_dir.go
 	unix.SYS_GETDENTS64: sysGetdents64, unix.SYS_GETDENTS: sysGetdents, // routed only with Options.HideNamesInListings
 	// sys_stat.go
@@ -129,7 +131,14 @@ type Options struct {
 	// Memory routes every mmap, mremap and brk, for the memory limits
 	// (Config.MemoryTotal, Config.WatchAddressSpace).
 	Memory bool
+	// RouteIDs routes fstat and getgroups, whose answers the kernel would
+	// give in the guest's user namespace (ids of other users as the
+	// overflow id), so that the sentry answers with the host's ids.
+	RouteIDs bool
 }
+
+// idCalls are routed only with Options.RouteIDs.
+var idCalls = map[int]bool{unix.SYS_FSTAT: true, unix.SYS_GETGROUPS: true}
 
 // memCalls are routed, all of them, only with Options.Memory.
 var memCalls = map[int]bool{unix.SYS_MMAP: true, unix.SYS_MREMAP: true, unix.SYS_BRK: true}
@@ -172,6 +181,10 @@ func FilterSpec(opts Options) seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
+		case idCalls[nr] && opts.RouteIDs:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
+		case idCalls[nr] && !opts.TraceAll:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case memCalls[nr] && opts.Memory:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
 		case memCalls[nr] && nr != unix.SYS_MMAP && !opts.TraceAll:
