@@ -93,8 +93,19 @@ func TestTerminalPassthrough(t *testing.T) {
 
 // TestJobControl: under an interactive shell on a terminal, a sandboxed job
 // stops on Ctrl-Z, resumes with fg and dies on Ctrl-C (status 130), and
-// nothing of it is left running.
+// nothing of it is left running; as the caller and, unprivileged (where
+// the guest then has a user namespace of its own), as uid 65534.
 func TestJobControl(t *testing.T) {
+	t.Run("caller", func(t *testing.T) { jobControl(t, nil) })
+	t.Run("uid-65534", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to switch to uid 65534")
+		}
+		jobControl(t, &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}})
+	})
+}
+
+func jobControl(t *testing.T, cred *syscall.Credential) {
 	sb := requireSandbox(t)
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -103,11 +114,21 @@ func TestJobControl(t *testing.T) {
 	m, s := openPty(t)
 	defer m.Close()
 	dir := t.TempDir()
+	if cred != nil {
+		sb = unprivSandbox(t)
+		chownTree(t, dir, nobody, nobody)
+		if err := os.Chown(s.Name(), nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.Command(bash, "--norc", "--noprofile", "-i")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PS1=$ ", "TERM=dumb")
+	if cred != nil {
+		cmd.Env = append(cmd.Env, "TMPDIR="+dir)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
