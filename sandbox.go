@@ -152,6 +152,27 @@ func (c *Cmd) Start() (err error) {
 	if c.ctx == nil {
 		c.ctx = context.Background()
 	}
+	// Compiling the filters is the longest step of the start-up: it
+	// starts first and overlaps everything up to sending the init stage
+	// its spec. (If the user namespace then cannot be made, fstat and
+	// getgroups stay routed: answered as natively, at a little cost.)
+	c.userns = c.wantUserNS()
+	type compiled struct {
+		prog seccomp.Program
+		err  error
+	}
+	// The memory limits route mmap, mremap and brk (sentry/sys_mem.go).
+	var memoryTotal uint64
+	if c.Policy.Memory.Total != "" {
+		memoryTotal, _ = policies.Bytes(c.Policy.Memory.Total) // validated
+	}
+	_, watchAS := rlimits(c.Policy.Limits)[unix.RLIMIT_AS]
+	progc := make(chan compiled, 1)
+	go func() {
+		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != "",
+			Memory: memoryTotal > 0 || watchAS, RouteIDs: c.userns}))
+		progc <- compiled{p, err}
+	}()
 	hostCwd := c.Dir
 	if hostCwd == "" || c.Root != "" {
 		if hostCwd, err = os.Getwd(); err != nil {
@@ -258,7 +279,6 @@ func (c *Cmd) Start() (err error) {
 		}
 		return cmd
 	}
-	c.userns = c.wantUserNS()
 	cmd := initCmd(c.cgroup)
 	err = cmd.Start()
 	if err != nil && c.userns {
@@ -283,22 +303,6 @@ func (c *Cmd) Start() (err error) {
 		return fmt.Errorf("start init stage: %w", err)
 	}
 	c.cmd = cmd
-	type compiled struct {
-		prog seccomp.Program
-		err  error
-	}
-	// The memory limits route mmap, mremap and brk (sentry/sys_mem.go).
-	var memoryTotal uint64
-	if c.Policy.Memory.Total != "" {
-		memoryTotal, _ = policies.Bytes(c.Policy.Memory.Total) // validated
-	}
-	_, watchAS := rlimits(c.Policy.Limits)[unix.RLIMIT_AS]
-	progc := make(chan compiled, 1)
-	go func() {
-		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != "",
-			Memory: memoryTotal > 0 || watchAS, RouteIDs: c.userns}))
-		progc <- compiled{p, err}
-	}()
 	if tmpfsc != nil {
 		m := <-tmpfsc
 		tmpfsc = nil
