@@ -43,6 +43,9 @@ type initSpec struct {
 	// MountNS, when set, opens the namespace holding the sized tmpfs
 	// mounts (tmpfs.go): the guest's namespace is made from a copy of it.
 	MountNS string `json:"mount_ns"`
+	// IPC: the filter passes System V IPC and POSIX message queues, so the
+	// guest must get an IPC namespace of its own, or not run.
+	IPC bool `json:"ipc"`
 }
 
 // bindMount is one private directory the kernel must see at its guest
@@ -208,9 +211,27 @@ func initStage() error {
 	}
 	// The ruleset names inodes, so it is built from host paths before the
 	// mount namespace can hide any of them; the binds add their guest paths.
+	if spec.IPC {
+		if err := unix.Unshare(unix.CLONE_NEWIPC); err != nil {
+			return fmt.Errorf("IPC namespace: %w", err)
+		}
+	}
 	rs, err := landlock.Prepare(spec.Landlock)
 	if err != nil {
 		return err
+	}
+	if spec.IPC {
+		// POSIX message queues live in the IPC namespace's mqueue
+		// filesystem, which the kernel reaches by path: Landlock must
+		// allow that tree (a detached mount of it names the same inodes).
+		if fd, err := mqueueRoot(); err == nil {
+			err = rs.AddFD(fd, true, "mqueue")
+			unix.Close(fd)
+			if err != nil {
+				rs.Close()
+				return err
+			}
+		}
 	}
 	for _, r := range bindAll(spec.Binds, spec.MountNS) {
 		if err := rs.Add(r); err != nil {

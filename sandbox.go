@@ -167,12 +167,17 @@ func (c *Cmd) Start() (err error) {
 		memoryTotal, _ = policies.Bytes(c.Policy.Memory.Total) // validated
 	}
 	_, watchAS := rlimits(c.Policy.Limits)[unix.RLIMIT_AS]
-	progc := make(chan compiled, 1)
-	go func() {
-		p, err := c.compileFilters(sentry.FilterSpec(sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != "",
-			Memory: memoryTotal > 0 || watchAS, RouteIDs: c.userns}))
-		progc <- compiled{p, err}
-	}()
+	compile := func() chan compiled {
+		opts := sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != "",
+			Memory: memoryTotal > 0 || watchAS, RouteIDs: c.userns, IPC: c.ipcNS()}
+		ch := make(chan compiled, 1)
+		go func() {
+			p, err := c.compileFilters(sentry.FilterSpec(opts))
+			ch <- compiled{p, err}
+		}()
+		return ch
+	}
+	progc := compile()
 	hostCwd := c.Dir
 	if hostCwd == "" || c.Root != "" {
 		if hostCwd, err = os.Getwd(); err != nil {
@@ -286,6 +291,10 @@ func (c *Cmd) Start() (err error) {
 		c.userns = false
 		cmd = initCmd(c.cgroup)
 		err = cmd.Start()
+		// Without the namespace there is no IPC namespace either: the
+		// filter that passed IPC must not be used.
+		<-progc
+		progc = compile()
 	}
 	if err != nil && c.cgroup != nil {
 		log.WithError(err).Warn("cannot start in the sandbox's cgroup; going on without it: " + c.cgroup.limitsLost())
@@ -349,7 +358,7 @@ func (c *Cmd) Start() (err error) {
 		mountNS = fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), c.tmpfs.ns.Fd())
 	}
 	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
-		Binds: binds, MountNS: mountNS})
+		Binds: binds, MountNS: mountNS, IPC: c.ipcNS()})
 	if err != nil {
 		return err
 	}
@@ -404,6 +413,11 @@ func (c *Cmd) Start() (err error) {
 		layers += "+mountns(private /tmp: programs written there can run)"
 	case !canMount():
 		layers += " (no mount namespace: no CAP_SYS_ADMIN and no user namespace; exec from the private /tmp is refused)"
+	}
+	if c.ipcNS() {
+		layers += "+ipcns(System V IPC and POSIX message queues of its own)"
+	} else {
+		layers += " (no IPC namespace: System V IPC and message queues refused)"
 	}
 	if c.tmpfs != nil {
 		layers += "; " + c.tmpfs.String()

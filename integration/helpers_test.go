@@ -157,6 +157,8 @@ func compileC(t *testing.T, name string) string {
 		args = append(args, "-pthread")
 	case "exit42":
 		args = append(args, "-static")
+	case "ipc":
+		args = append(args, "-lrt")
 	}
 	cmd := exec.Command("gcc", args...)
 	if msg, err := cmd.CombinedOutput(); err != nil {

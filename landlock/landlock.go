@@ -120,6 +120,16 @@ func (rs *Ruleset) Add(r Rule) error {
 		return fmt.Errorf("landlock rule %s: %w", r.Path, err)
 	}
 	defer unix.Close(fd)
+	return rs.AddFD(fd, r.Write, r.Path)
+}
+
+// AddFD adds the tree beneath fd (an open file or directory, or a
+// detached mount) to the ruleset; name is for errors.
+func (rs *Ruleset) AddFD(fd int, write bool, name string) error {
+	if rs.fd < 0 {
+		return nil
+	}
+	r := Rule{Path: name, Write: write}
 	var st unix.Stat_t
 	unix.Fstat(fd, &st)
 	allowed := uint64(accessExecute | accessReadFile | accessReadDir)

@@ -135,6 +135,19 @@ type Options struct {
 	// give in the guest's user namespace (ids of other users as the
 	// overflow id), so that the sentry answers with the host's ids.
 	RouteIDs bool
+	// IPC passes System V IPC and POSIX message queues. Only for a guest in
+	// an IPC namespace of its own (the init stage makes one or fails):
+	// otherwise they would reach the host's objects, so they are refused.
+	IPC bool
+}
+
+// ipcCalls pass only with Options.IPC (EPERM otherwise).
+var ipcCalls = map[int]bool{
+	unix.SYS_SHMGET: true, unix.SYS_SHMAT: true, unix.SYS_SHMDT: true, unix.SYS_SHMCTL: true,
+	unix.SYS_SEMGET: true, unix.SYS_SEMOP: true, unix.SYS_SEMTIMEDOP: true, unix.SYS_SEMCTL: true,
+	unix.SYS_MSGGET: true, unix.SYS_MSGSND: true, unix.SYS_MSGRCV: true, unix.SYS_MSGCTL: true,
+	unix.SYS_MQ_OPEN: true, unix.SYS_MQ_UNLINK: true, unix.SYS_MQ_TIMEDSEND: true,
+	unix.SYS_MQ_TIMEDRECEIVE: true, unix.SYS_MQ_NOTIFY: true, unix.SYS_MQ_GETSETATTR: true,
 }
 
 // idCalls are routed only with Options.RouteIDs.
@@ -181,6 +194,10 @@ func FilterSpec(opts Options) seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
+		case ipcCalls[nr] && opts.IPC && opts.TraceAll:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
+		case ipcCalls[nr] && opts.IPC:
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case idCalls[nr] && opts.RouteIDs:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
 		case idCalls[nr] && !opts.TraceAll:
