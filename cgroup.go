@@ -18,9 +18,9 @@ import (
 // cgroup is the sandbox's own cgroup v2: the watchdog is started in it
 // (CLONE_INTO_CGROUP), so every guest process is, whatever it does; the
 // kernel then enforces memory.max (limits.memory) and pids.max
-// (limits.pids) on them all together. It is made only where the
-// caller may: in its own cgroup when that one is delegated to it (or can
-// hand the controllers down), or, as root, under the hierarchy's root.
+// (limits.pids) on them all together. It is made in the caller's own
+// cgroup when that one hands the controllers down (delegated to it), or in
+// the parent the caller names; never elsewhere.
 type cgroup struct {
 	dir string
 	fd  int // the directory, for CLONE_INTO_CGROUP
@@ -55,10 +55,10 @@ func makeCgroup(parent string, mem uint64, pids int) (*cgroup, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Never outside the caller's own subtree, whose limits and
+		// accounting (a CI job's unit, a container) must keep holding
+		// the guest; elsewhere only with --cgroup-parent.
 		candidates = append(candidates, filepath.Join(mnt, own))
-		if os.Geteuid() == 0 && own != "/" {
-			candidates = append(candidates, mnt)
-		}
 	}
 	var why []string
 	for _, p := range candidates {

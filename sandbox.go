@@ -169,7 +169,7 @@ func (c *Cmd) Start() (err error) {
 	_, watchAS := rlimits(c.Policy.Limits)[unix.RLIMIT_AS]
 	compile := func() chan compiled {
 		opts := sentry.Options{HideNamesInListings: c.Policy.Filesystem.HideInListings, DenyWX: c.Policy.Memory.WX == "deny", ExecFromReadOnly: c.Policy.Memory.ExecMappings == "readonly", TraceAll: c.TraceAll, Uname: c.Policy.Hostname != "",
-			Memory: memoryTotal > 0 || watchAS, RouteIDs: c.userns, IPC: c.ipcNS()}
+			Memory: memoryTotal > 0 || watchAS, RouteIDs: c.userns, IPC: c.ipcNS(), NoSharedMemory: memoryTotal > 0}
 		ch := make(chan compiled, 1)
 		go func() {
 			p, err := c.compileFilters(sentry.FilterSpec(opts))
@@ -284,8 +284,22 @@ func (c *Cmd) Start() (err error) {
 		}
 		return cmd
 	}
+	// What may keep the init stage from starting is given up one at a
+	// time, the cgroup first (a cgroup the caller named is not given up).
 	cmd := initCmd(c.cgroup)
 	err = cmd.Start()
+	if err != nil && c.cgroup != nil {
+		if c.CgroupParent != "" {
+			specR.Close()
+			repW.Close()
+			return fmt.Errorf("start in cgroup %s: %w", c.cgroup.dir, err)
+		}
+		log.WithError(err).Warn("cannot start in the sandbox's cgroup; going on without it: " + c.cgroup.limitsLost())
+		c.cgroup.remove()
+		c.cgroup, c.cgroupWhy = nil, "starting in it failed: "+err.Error()
+		cmd = initCmd(nil)
+		err = cmd.Start()
+	}
 	if err != nil && c.userns {
 		log.WithError(err).Info("no user namespace: exec from the private /tmp will be refused")
 		c.userns = false
@@ -295,13 +309,6 @@ func (c *Cmd) Start() (err error) {
 		// filter that passed IPC must not be used.
 		<-progc
 		progc = compile()
-	}
-	if err != nil && c.cgroup != nil {
-		log.WithError(err).Warn("cannot start in the sandbox's cgroup; going on without it: " + c.cgroup.limitsLost())
-		c.cgroup.remove()
-		c.cgroup, c.cgroupWhy = nil, "starting in it failed: "+err.Error()
-		cmd = initCmd(nil)
-		err = cmd.Start()
 	}
 	// The sentry creates files for the guest and applies the guest's umask
 	// itself; the guest (forked above) keeps the caller's in the kernel.
@@ -357,7 +364,14 @@ func (c *Cmd) Start() (err error) {
 		// The init stage is our child: it may open our fds through /proc.
 		mountNS = fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), c.tmpfs.ns.Fd())
 	}
-	spec, err := json.Marshal(initSpec{Rlimits: rlimits(c.Policy.Limits), Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
+	rl := rlimits(c.Policy.Limits)
+	if as, ok := rl[unix.RLIMIT_AS]; memoryTotal > 0 && (!ok || as > memoryTotal) {
+		// The kernel's own backstop for what grows without a routed
+		// call (an exec'd image, the stack): no one process exceeds the
+		// sandbox's total.
+		rl[unix.RLIMIT_AS] = memoryTotal
+	}
+	spec, err := json.Marshal(initSpec{Rlimits: rl, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, MountNS: mountNS, IPC: c.ipcNS()})
 	if err != nil {
 		return err

@@ -65,6 +65,19 @@ func TestMemoryTotal(t *testing.T) {
 		t.Errorf("children: want 26..31 chunks of 8 MiB in all under 256 MiB\n%s", res.describe())
 	}
 
+	// Eight threads asking at the same moment get no more than the room
+	// there is (each call is decided and booked in one step); their 8 MiB
+	// stacks take 64 MiB of it.
+	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", total}, prog, "threads")
+	n = 0
+	out := string(res.Stdout)
+	if i := strings.Index(out, "threads chunks "); i >= 0 {
+		fmt.Sscanf(out[i:], "threads chunks %d", &n)
+	}
+	if n > 31-8 || n < 18 {
+		t.Errorf("threads: want 18..23 chunks of 8 MiB in all under 256 MiB\n%s", res.describe())
+	}
+
 	// Real programs under a total that leaves room: python with
 	// subprocess and a multiprocessing pool (fork), as natively.
 	py := `import subprocess, multiprocessing as mp

@@ -64,6 +64,7 @@ type Sentry struct {
 	watchdog int
 	watch    watcher
 	tracer   *Tracer // nil: no tracing, and no cost
+	mem      memAccount
 
 	procDevOnce sync.Once
 	procDev     uint64

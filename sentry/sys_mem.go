@@ -2,6 +2,8 @@ package sentry
 
 import (
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,7 +60,7 @@ func sysMremap(c *Call) (int64, unix.Errno) {
 	case newLen > oldLen:
 		grow = newLen - oldLen
 	}
-	if c.s.memRefused(c.Task.Proc, grow, false) {
+	if c.memRefused(grow) {
 		return 0, unix.ENOMEM
 	}
 	return c.Continue()
@@ -73,7 +75,7 @@ func sysBrk(c *Call) (int64, unix.Errno) {
 	if !ok || pageAlign(want) <= end {
 		return c.Continue()
 	}
-	if c.s.memRefused(c.Task.Proc, pageAlign(want)-end, false) {
+	if c.memRefused(pageAlign(want) - end) {
 		// brk fails by returning the break unchanged. The heap's
 		// page-aligned end is at or just above it and mapped, so a libc
 		// that takes it as its break stays within its heap.
@@ -86,12 +88,23 @@ func (s *Sentry) limitsMemory() bool {
 	return s.cfg.MemoryTotal > 0 || s.cfg.WatchAddressSpace
 }
 
-// memRefused decides whether process p may add grow bytes of address
-// space: its own growth, or (child) a forked child's copy of it.
-func (s *Sentry) memRefused(p *Process, grow uint64, child bool) bool {
-	if grow == 0 || !s.limitsMemory() {
+// memRefused decides whether the caller's process may add grow bytes of
+// address space. Calls are
+// decided one at a time: measuring, deciding and booking are one step, so
+// concurrent calls cannot all fit into the same room.
+func (c *Call) memRefused(grow uint64) bool {
+	if grow == 0 || !c.s.limitsMemory() {
 		return false
 	}
+	c.s.mem.mu.Lock()
+	defer c.s.mem.mu.Unlock()
+	return c.memRefusedLocked(grow, false)
+}
+
+// memRefusedLocked is memRefused with s.mem.mu held; child: the growth is
+// a forked child's copy of the caller's address space.
+func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
+	s, p := c.s, c.Task.Proc
 	cur, ok := mm.Size(p.Tgid)
 	if !ok {
 		return false // gone: the kernel answers
@@ -111,6 +124,11 @@ func (s *Sentry) memRefused(p *Process, grow uint64, child bool) bool {
 	}
 	ts := &s.tasks
 	ts.mu.Lock()
+	if p.vm > cur && p.vmTid != c.Task.Tid && time.Since(p.vmAt) < inFlight {
+		// Another thread's call, let through a moment ago, may not be
+		// made yet (this thread's last one is: it is here again).
+		cur = p.vm
+	}
 	booked := uint64(0)
 	for _, q := range ts.procs {
 		if q != p {
@@ -123,10 +141,17 @@ func (s *Sentry) memRefused(p *Process, grow uint64, child bool) bool {
 		}
 	}
 	p.vm = cur
-	fits := cur+grow+booked <= total
+	// A fork whose child was never seen has lost its booking: until an
+	// exact count finds every process known again, every call is counted
+	// exactly.
+	fits := !s.mem.unseen.Load() && cur+grow+booked <= total
 	ts.mu.Unlock()
 	if !fits {
-		fits = cur+grow+s.othersVM(p.Tgid) <= total
+		others, allSeen := s.othersVM(p.Tgid)
+		fits = cur+grow+others <= total
+		if allSeen {
+			s.mem.unseen.Store(false)
+		}
 	}
 	if !fits {
 		if s.limitHit("memory") {
@@ -136,7 +161,7 @@ func (s *Sentry) memRefused(p *Process, grow uint64, child bool) bool {
 	}
 	if !child {
 		ts.mu.Lock()
-		p.vm, p.vmAt = cur+grow, time.Now()
+		p.vm, p.vmAt, p.vmTid = cur+grow, time.Now(), c.Task.Tid
 		ts.mu.Unlock()
 	}
 	return false
@@ -151,7 +176,7 @@ const inFlight = time.Second
 // self, now. Processes sharing one (vfork, CLONE_VM) count once. A call
 // let through a moment ago counts in full (inFlight), and so does a fork
 // whose child has not been seen yet.
-func (s *Sentry) othersVM(self int) uint64 {
+func (s *Sentry) othersVM(self int) (sum uint64, allSeen bool) {
 	pids := s.descendants()
 	if s.watchdog <= 0 {
 		pids = s.processes()
@@ -169,8 +194,12 @@ func (s *Sentry) othersVM(self int) uint64 {
 	var forks uint64
 	ts := &s.tasks
 	ts.mu.Lock()
+	allSeen = true
 	for i, a := range all {
-		if q := ts.procs[a.pid]; q != nil && q.vm > a.n && time.Since(q.vmAt) < inFlight {
+		q := ts.procs[a.pid]
+		if q == nil {
+			allSeen = false
+		} else if q.vm > a.n && time.Since(q.vmAt) < inFlight {
 			all[i].n = q.vm
 		}
 	}
@@ -183,7 +212,7 @@ func (s *Sentry) othersVM(self int) uint64 {
 	}
 	ts.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].n < all[j].n })
-	sum := forks
+	sum = forks
 	for i, a := range all {
 		shared := a.pid != self && kcmpVM(a.pid, self)
 		for j := i - 1; j >= 0 && all[j].n == a.n && !shared; j-- {
@@ -193,7 +222,15 @@ func (s *Sentry) othersVM(self int) uint64 {
 			sum += a.n
 		}
 	}
-	return sum
+	return sum, allSeen
+}
+
+// memAccount serializes the memory decisions (memRefused).
+type memAccount struct {
+	mu sync.Mutex
+	// unseen: a fork's booking expired before its child was seen (the
+	// child may be alive, uncounted by the bookings).
+	unseen atomic.Bool
 }
 
 // kcmpVM tells whether two processes share one address space.

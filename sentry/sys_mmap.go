@@ -42,7 +42,7 @@ func sysMmap(c *Call) (int64, unix.Errno) {
 			return c.deny(unix.EACCES, "executable mapping of a file outside read-only mounts (memory.exec_mappings: readonly)")
 		}
 	}
-	if c.s.memRefused(c.Task.Proc, mmapGrowth(c), false) {
+	if c.memRefused(mmapGrowth(c)) {
 		return 0, unix.ENOMEM
 	}
 	return c.Continue()

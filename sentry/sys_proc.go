@@ -28,12 +28,18 @@ func clone(c *Call, flags uint64) (int64, unix.Errno) {
 		}
 		var vm uint64 // the child's copy of the address space
 		if c.s.cfg.MemoryTotal > 0 && flags&unix.CLONE_VM == 0 {
+			// Decided and booked (in the snapshot) in one step.
+			c.s.mem.mu.Lock()
 			vm, _ = mm.Size(c.Task.Proc.Tgid)
-			if c.s.memRefused(c.Task.Proc, vm, true) {
+			if c.memRefusedLocked(vm, true) {
+				c.s.mem.mu.Unlock()
 				return 0, unix.ENOMEM
 			}
+			c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0, vm)
+			c.s.mem.mu.Unlock()
+		} else {
+			c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0, 0)
 		}
-		c.s.snapshotFork(c.Task.Proc, flags&unix.CLONE_FILES != 0, flags&unix.CLONE_FS != 0, vm)
 	}
 	return c.Continue()
 }

@@ -139,7 +139,13 @@ type Options struct {
 	// an IPC namespace of its own (the init stage makes one or fails):
 	// otherwise they would reach the host's objects, so they are refused.
 	IPC bool
+	// NoSharedMemory refuses System V shared memory even with IPC:
+	// shmat maps memory no routed call would count (memory.total).
+	NoSharedMemory bool
 }
+
+// shmCalls are the System V shared memory calls among ipcCalls.
+var shmCalls = map[int]bool{unix.SYS_SHMGET: true, unix.SYS_SHMAT: true, unix.SYS_SHMDT: true, unix.SYS_SHMCTL: true}
 
 // ipcCalls pass only with Options.IPC (EPERM otherwise).
 var ipcCalls = map[int]bool{
@@ -194,9 +200,11 @@ func FilterSpec(opts Options) seccomp.Spec {
 		switch {
 		case denyList[nr] != 0:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: denyList[nr]})
-		case ipcCalls[nr] && opts.IPC && opts.TraceAll:
+		case ipcCalls[nr] && (!opts.IPC || shmCalls[nr] && opts.NoSharedMemory):
+			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Deny, Errno: unix.EPERM})
+		case ipcCalls[nr] && opts.TraceAll:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})
-		case ipcCalls[nr] && opts.IPC:
+		case ipcCalls[nr]:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Pass})
 		case idCalls[nr] && opts.RouteIDs:
 			spec.Rules = append(spec.Rules, seccomp.Rule{Nr: nr, Class: seccomp.Emulate})

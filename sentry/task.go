@@ -76,8 +76,9 @@ type Process struct {
 	tasks  int
 	// vm is the address space booked for memory.total (sys_mem.go) and
 	// vmAt when a call was let through on it, guarded by tasks.mu.
-	vm   uint64
-	vmAt time.Time
+	vm    uint64
+	vmAt  time.Time
+	vmTid int // the thread whose call set vm
 	// execCheck, when set, is what /proc/<pid>/exe may be at the
 	// process's next routed call: the image the sentry checked, or (the
 	// exec failed) the old one. Anything else means the path was swapped
@@ -302,6 +303,9 @@ func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool, vm uint64) {
 	s.tasks.mu.Lock()
 	q := s.tasks.pending[p.Tgid]
 	for len(q) > 0 && time.Since(q[0].when) > snapshotTTL {
+		if q[0].vm > 0 {
+			s.mem.unseen.Store(true)
+		}
 		q[0].release(p)
 		q = q[1:]
 	}
@@ -346,6 +350,9 @@ func (s *Sentry) forget(tid int) {
 		delete(ts.procs, p.Tgid)
 		if q := ts.pending[p.Tgid]; q != nil {
 			for _, snap := range q {
+				if snap.vm > 0 {
+					s.mem.unseen.Store(true)
+				}
 				snap.release(p)
 			}
 			delete(ts.pending, p.Tgid)

@@ -3,9 +3,11 @@
  *             the heap with brk, and map over one with MAP_FIXED
  *   forkbig   map 144 MiB, then fork: the child's copy counts too
  *   children  4 children each map 8 MiB chunks until refused; the parent
- *             prints what they got together */
+ *             prints what they got together
+ *   threads   8 threads of one process do the same, all at once */
 #include "raw.h"
 #include <sys/mman.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -87,8 +89,33 @@ static void c_children(void)
 	}
 }
 
+static pthread_barrier_t start;
+
+static void *filler(void *arg)
+{
+	long last;
+	pthread_barrier_wait(&start);
+	*(int *)arg = fill(&last);
+	return NULL;
+}
+
+static void c_threads(void)
+{
+	pthread_t t[8];
+	int got[8], total = 0;
+	pthread_barrier_init(&start, NULL, 8);
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, filler, &got[i]);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		total += got[i];
+	}
+	printf("threads chunks %d\n", total);
+}
+
 static const struct tcase cases[] = {
 	{"fill", c_fill},
+	{"threads", c_threads},
 	{"forkbig", c_forkbig},
 	{"children", c_children},
 	{NULL, NULL},
