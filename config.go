@@ -187,7 +187,34 @@ func (c *Cmd) fsConfig(hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (vfs.
 		}
 		cfg.Hidden = append(cfg.Hidden, filepath.Clean(h))
 	}
+	cfg.Hidden = append(cfg.Hidden, c.ownTreesVisible(cfg)...)
 	return cfg, guestCwd, nil
+}
+
+// ownTreesVisible returns the guest paths at which the sandbox's own trees
+// would show through a host mount (a --rw /dev/shm, a cwd holding
+// $TMPDIR, --root /): hidden, so that the guest can neither read the
+// /proc mirror nor plant symlinks where the sentry writes.
+func (c *Cmd) ownTreesVisible(cfg vfs.Config) []string {
+	specs := cfg.Mounts
+	if cfg.Root != "" {
+		specs = append([]vfs.MountSpec{{Guest: "/", Host: cfg.Root, Kind: vfs.Bind}}, specs...)
+	}
+	var out []string
+	for _, tree := range []string{c.scratch, c.data} {
+		if tree == "" {
+			continue
+		}
+		for _, s := range specs {
+			if s.Kind != vfs.Bind || c.ownDir(s.Host) || s.Dir != nil {
+				continue
+			}
+			if rel, err := filepath.Rel(s.Host, tree); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+				out = append(out, filepath.Join(s.Guest, rel))
+			}
+		}
+	}
+	return out
 }
 
 // devTree builds the minimal /dev: a read-only directory of its own (so it

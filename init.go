@@ -108,7 +108,7 @@ func bindAll(binds []bindMount, mountNS string) []landlock.Rule {
 			return undo()
 		}
 		done = append(done, b.Guest)
-		if b.ReadOnly && unix.Mount("none", b.Guest, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, "") != nil {
+		if b.ReadOnly && unix.Mount("none", b.Guest, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC|lockedFlags(b.Guest), "") != nil {
 			return undo()
 		}
 		if !b.Nested {
@@ -116,6 +116,18 @@ func bindAll(binds []bindMount, mountNS string) []landlock.Rule {
 		}
 	}
 	return rules
+}
+
+// lockedFlags are the flags a read-only remount of the bind at path must
+// keep: in a user namespace, clearing nosuid, nodev or noexec that the
+// source mount had is refused (EPERM).
+func lockedFlags(path string) uintptr {
+	var fs unix.Statfs_t
+	if unix.Statfs(path, &fs) != nil {
+		return 0
+	}
+	keep := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	return uintptr(fs.Flags) & keep // ST_* values equal the MS_* ones
 }
 
 // enterCopyOf moves this thread into a new mount namespace copied from the

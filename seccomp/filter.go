@@ -134,26 +134,17 @@ func Compile(spec Spec) (Program, error) {
 			base = append(base, Rule{Nr: nr, Class: Pass})
 		}
 	}
-	// The two are independent libseccomp contexts: built side by side
-	// (each takes milliseconds, on the sandbox's start-up path).
-	type built struct {
-		prog []unix.SockFilter
-		err  error
-	}
-	nc := make(chan built, 1)
-	go func() {
-		n, err := build(libseccomp.ActAllow, notify)
-		nc <- built{n, err}
-	}()
+	// One after the other: libseccomp does not promise that two contexts
+	// may be built at once.
 	b, err := build(libseccomp.ActErrno.SetReturnCode(int16(spec.DefaultErrno)), base)
-	n := <-nc
 	if err != nil {
 		return Program{}, err
 	}
-	if n.err != nil {
-		return Program{}, n.err
+	n, err := build(libseccomp.ActAllow, notify)
+	if err != nil {
+		return Program{}, err
 	}
-	return Program{Base: b, Notify: n.prog}, nil
+	return Program{Base: b, Notify: n}, nil
 }
 
 func build(def libseccomp.ScmpAction, rules []Rule) ([]unix.SockFilter, error) {

@@ -376,6 +376,9 @@ func itoa(n int) string {
 // sysFstat answers fstat with the host's view of the file (routed only in
 // a user namespace, Options.RouteIDs).
 func sysFstat(c *Call) (int64, unix.Errno) {
+	if c.Int(0) < 0 {
+		return 0, unix.EBADF // not AT_FDCWD's meaning: fstat takes an fd
+	}
 	st, errno := fstatGuest(c, c.Int(0))
 	if errno != 0 {
 		return 0, errno
