@@ -999,7 +999,8 @@ func hasSysAdmin() bool {
 // mount-namespace layer) gives it nothing: no capability in any set, no
 // namespaces or mounts of its own; and the ids it sees are the host's,
 // as natively (fstat, raw and through libc, of a file root owns;
-// getgroups).
+// getgroups; set*id to ids outside the namespace's map: EPERM, not the
+// namespace's EINVAL).
 func TestUserNSLayer(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to switch to uid 65534")
@@ -1016,7 +1017,12 @@ buf = ctypes.create_string_buffer(144)
 r = ctypes.CDLL(None, use_errno=True).syscall(5, f.fileno(), buf)
 print("raw fstat", r, struct.unpack_from("II", buf, 28))
 st = os.fstat(f.fileno())
-print("fstat", st.st_uid, st.st_gid, "groups", os.getgroups(), "ids", os.getuid(), os.getgid())`
+print("fstat", st.st_uid, st.st_gid, "groups", os.getgroups(), "ids", os.getuid(), os.getgid())
+for f, a in [(os.setuid, (0,)), (os.setgid, (0,)), (os.setuid, (65534,)), (os.setresuid, (-1, 65534, -1)), (os.setreuid, (0, -1)), (os.setregid, (-1, 1))]:
+    try:
+        f(*a); print(f.__name__, a, "ok")
+    except OSError as e:
+        print(f.__name__, a, e.errno)`
 	native := runNative(t, runSpec{Dir: dir, Cred: cred}, "/usr/bin/python3", "-c", ids)
 	res := runSandbox(t, runSpec{Dir: dir, Cred: cred, Sandbox: unprivSandbox(t)}, []string{"-v"}, "/usr/bin/python3", "-c", ids)
 	if res.Status != 0 || string(res.Stdout) != string(native.Stdout) {

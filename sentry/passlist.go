@@ -74,8 +74,8 @@ var passList = []int{
 	// Identity: the guest holds no capability (the init stage drops them
 	// all), so these can only permute its own real/effective/saved ids, and
 	// capset can only drop.
-	unix.SYS_SETUID, unix.SYS_SETGID, unix.SYS_SETREUID, unix.SYS_SETREGID,
-	unix.SYS_SETRESUID, unix.SYS_SETRESGID, unix.SYS_SETFSUID, unix.SYS_SETFSGID,
+	// setuid and friends: idCalls.
+	unix.SYS_SETFSUID, unix.SYS_SETFSGID,
 	unix.SYS_SETGROUPS, unix.SYS_CAPSET,
 }
 

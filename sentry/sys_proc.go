@@ -403,3 +403,32 @@ func sysGetgroups(c *Call) (int64, unix.Errno) {
 	}
 	return int64(len(gids)), 0
 }
+
+// sysSetuid and sysSetgid cover set{,re,res}[ug]id in a user namespace
+// (Options.RouteIDs), where the kernel refuses an id outside the map with
+// EINVAL. The guest holds no capability, so natively only its own ids
+// (the sandbox's: no exec changes them under no_new_privs) are allowed and
+// any other gives EPERM: that answer is given here; the rest continues.
+func sysSetuid(c *Call) (int64, unix.Errno) { return setIDs(c, uint32(os.Getuid())) }
+func sysSetgid(c *Call) (int64, unix.Errno) { return setIDs(c, uint32(os.Getgid())) }
+
+func setIDs(c *Call, own uint32) (int64, unix.Errno) {
+	n := 3 // setres*id
+	switch int(c.notif.Data.Nr) {
+	case unix.SYS_SETUID, unix.SYS_SETGID:
+		n = 1
+	case unix.SYS_SETREUID, unix.SYS_SETREGID:
+		n = 2
+	}
+	for i := 0; i < n; i++ {
+		id := uint32(c.Arg(i))
+		if id == own || id == ^uint32(0) && n > 1 {
+			continue // -1 keeps an id (set{re,res}*id); setuid(-1) is EINVAL
+		}
+		if id == ^uint32(0) {
+			return c.Continue()
+		}
+		return 0, unix.EPERM
+	}
+	return c.Continue()
+}

@@ -26,6 +26,8 @@ var handlers = map[int]Handler{
 	unix.SYS_BRK: sysBrk, unix.SYS_MREMAP: sysMremap,
 	// routed only with Options.RouteIDs
 	unix.SYS_FSTAT: sysFstat, unix.SYS_GETGROUPS: sysGetgroups,
+	unix.SYS_SETUID: sysSetuid, unix.SYS_SETREUID: sysSetuid, unix.SYS_SETRESUID: sysSetuid,
+	unix.SYS_SETGID: sysSetgid, unix.SYS_SETREGID: sysSetgid, unix.SYS_SETRESGID: sysSetgid,
 	// sys_dir.go
 	unix.SYS_GETDENTS64: sysGetdents64, unix.SYS_GETDENTS: sysGetdents, // routed only with Options.HideNamesInListings
 	// sys_stat.go
@@ -157,7 +159,9 @@ var ipcCalls = map[int]bool{
 }
 
 // idCalls are routed only with Options.RouteIDs.
-var idCalls = map[int]bool{unix.SYS_FSTAT: true, unix.SYS_GETGROUPS: true}
+var idCalls = map[int]bool{unix.SYS_FSTAT: true, unix.SYS_GETGROUPS: true,
+	unix.SYS_SETUID: true, unix.SYS_SETREUID: true, unix.SYS_SETRESUID: true,
+	unix.SYS_SETGID: true, unix.SYS_SETREGID: true, unix.SYS_SETRESGID: true}
 
 // memCalls are routed, all of them, only with Options.Memory.
 var memCalls = map[int]bool{unix.SYS_MMAP: true, unix.SYS_MREMAP: true, unix.SYS_BRK: true}
