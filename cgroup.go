@@ -76,9 +76,14 @@ func makeCgroup(parent string, mem uint64, pids int) (*cgroup, error) {
 		cg := &cgroup{dir: dir, missing: missing}
 		if mem > 0 && !has(missing, "memory") {
 			cg.write("memory.max", strconv.FormatUint(mem, 10), "memory.max "+sizeString(mem))
+			// Not around the limit through swap (where swap is accounted).
+			if _, err := os.Stat(filepath.Join(dir, "memory.swap.max")); err == nil {
+				cg.write("memory.swap.max", "0", "memory.swap.max 0")
+			}
 		}
 		if pids > 0 && !has(missing, "pids") {
-			cg.write("pids.max", strconv.Itoa(pids), "pids.max "+strconv.Itoa(pids))
+			// The watchdog is in the cgroup too: one more than the guest's.
+			cg.write("pids.max", strconv.Itoa(pids+1), "pids.max "+strconv.Itoa(pids)+"+1")
 		}
 		if cg.fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			os.Remove(dir)

@@ -281,6 +281,7 @@ func (c *Cmd) Start() (err error) {
 		}
 		if c.userns {
 			c.inUserNS(cmd.SysProcAttr)
+			cmd.Env = append(cmd.Env, "SANDBOX_USERNS=1") // the watchdog drops its capabilities
 		}
 		return cmd
 	}

@@ -4,6 +4,7 @@ package sandbox
 #cgo CFLAGS: -Wall -O2
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -100,6 +101,14 @@ __attribute__((constructor)) static void sandbox_watchdog(int argc, char **argv,
 		if (getppid() != self)
 			_exit(127);
 		return; // on to the Go init stage
+	}
+	if (getenv("SANDBOX_USERNS")) {
+		// In the guest's user namespace the stage got capabilities for
+		// its binds; the watchdog needs none to kill its descendants.
+		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct d[2] = {{0}};
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		syscall(SYS_capset, &h, d);
 	}
 	int sfd = signalfd(-1, &relay, SFD_CLOEXEC);
 	// Nothing of ours should reach the guest's fd table.

@@ -65,10 +65,21 @@ func (as *AddressSpace) HeapEnd() (uint64, bool) {
 		}
 	}
 	start := as.v.startBrk
-	if v, ok := as.next(start); ok && v.Start <= start && start < v.End {
-		return v.End, true
+	v, ok := as.next(start)
+	if !ok || v.Start > start || start >= v.End {
+		return start, true
 	}
-	return start, true
+	// mprotect or mlock of part of the heap splits it in several
+	// mappings: its end is that of the last one touching the others.
+	end := v.End
+	for i := 0; i < 64; i++ {
+		w, ok := as.next(end)
+		if !ok || w.Start != end {
+			break
+		}
+		end = w.End
+	}
+	return end, true
 }
 
 // MappedIn returns how many bytes of [lo, hi) are mapped now.
