@@ -21,6 +21,8 @@ const initArg = "__sandbox_init"
 const (
 	initSpecFD   = 3 // sentry -> init: the initSpec (JSON), then EOF
 	initReportFD = 4 // init -> sentry: the listener's fd number
+	// reportBound flags a report whose binds were made (bindAll).
+	reportBound = 1
 )
 
 // initSpec is everything the init stage needs, sent before the filter is
@@ -60,21 +62,21 @@ type bindMount struct {
 
 // bindAll makes a mount namespace holding binds and returns the Landlock
 // rules that open the private directories to the guest (nested mounts have
-// theirs already, by host path). Any failure leaves the namespace as the
+// theirs already, by host path), and whether the binds were made. Any failure leaves the namespace as the
 // host's: exec from those paths then stays refused by the sentry, which
 // checks what the kernel would run either way.
-func bindAll(binds []bindMount, mountNS string) []landlock.Rule {
+func bindAll(binds []bindMount, mountNS string) ([]landlock.Rule, bool) {
 	if len(binds) == 0 {
-		return nil
+		return nil, false
 	}
 	if unix.Unshare(unix.CLONE_NEWNS) != nil {
-		return nil
+		return nil, false
 	}
 	if mountNS != "" && !enterCopyOf(mountNS) {
-		return nil
+		return nil, false
 	}
 	if unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") != nil {
-		return nil
+		return nil, false
 	}
 	// Sources first, from inside the namespace (a bind takes only mounts of
 	// the caller's own): a bind over /tmp hides a source below host /tmp.
@@ -82,7 +84,7 @@ func bindAll(binds []bindMount, mountNS string) []landlock.Rule {
 	for i, b := range binds {
 		fd, err := unix.Open(b.Host, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil
+			return nil, false
 		}
 		defer unix.Close(fd)
 		fds[i] = fd
@@ -90,11 +92,11 @@ func bindAll(binds []bindMount, mountNS string) []landlock.Rule {
 	// All or nothing: a half-built namespace could show the kernel an
 	// empty mount point where the sentry sees a mount.
 	var done []string
-	undo := func() []landlock.Rule {
+	undo := func() ([]landlock.Rule, bool) {
 		for i := len(done) - 1; i >= 0; i-- {
 			unix.Unmount(done[i], unix.MNT_DETACH)
 		}
-		return nil
+		return nil, false
 	}
 	var rules []landlock.Rule
 	for i, b := range binds {
@@ -115,7 +117,7 @@ func bindAll(binds []bindMount, mountNS string) []landlock.Rule {
 			rules = append(rules, landlock.Rule{Path: b.Guest, Write: !b.ReadOnly})
 		}
 	}
-	return rules
+	return rules, true
 }
 
 // lockedFlags are the flags a read-only remount of the bind at path must
@@ -245,7 +247,8 @@ func initStage() error {
 			}
 		}
 	}
-	for _, r := range bindAll(spec.Binds, spec.MountNS) {
+	rules, bound := bindAll(spec.Binds, spec.MountNS)
+	for _, r := range rules {
 		if err := rs.Add(r); err != nil {
 			rs.Close()
 			return err
@@ -274,10 +277,15 @@ func initStage() error {
 	if err != nil {
 		return err
 	}
-	var buf [8]byte
-	pid := unix.Getpid()
+	// The report: pid, the listener's fd number, and flags (1: the binds
+	// were made), each 32 bits little-endian.
+	var buf [12]byte
+	pid, flags := unix.Getpid(), 0
+	if bound {
+		flags |= reportBound
+	}
 	for i := 0; i < 4; i++ {
-		buf[i], buf[4+i] = byte(pid>>(8*i)), byte(lfd>>(8*i))
+		buf[i], buf[4+i], buf[8+i] = byte(pid>>(8*i)), byte(lfd>>(8*i)), byte(flags>>(8*i))
 	}
 	unix.Write(initReportFD, buf[:])
 	// Routed from here: these wait until the sentry serves them. The

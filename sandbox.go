@@ -404,7 +404,7 @@ func (c *Cmd) Start() (err error) {
 	specW.Close()
 	// The guest is the watchdog's child; it reports its pid with the
 	// listener's fd number.
-	pid, lfd, err := takeListener(cmd.Process.Pid, repR)
+	pid, lfd, report, err := takeListener(cmd.Process.Pid, repR)
 	if err != nil {
 		return err
 	}
@@ -422,6 +422,8 @@ func (c *Cmd) Start() (err error) {
 		layers += " (no landlock: the kernel's own path lookups for exec are bounded by the sentry's check only)"
 	}
 	switch {
+	case len(binds) > 0 && report&reportBound == 0:
+		layers += " (the mount namespace's binds failed: exec from the private /tmp is refused)"
 	case len(binds) > 0 && c.userns:
 		layers += "+userns+mountns(private /tmp: programs written there can run)"
 	case len(binds) > 0:
@@ -471,10 +473,10 @@ func (c *Cmd) Start() (err error) {
 // (the watchdog's child) reports its pid and the fd's number; if it cannot
 // (one of its threads may already wait in a routed call), the sentry finds
 // the guest and the fd in /proc itself.
-func takeListener(watchdog int, report *os.File) (int, int, error) {
+func takeListener(watchdog int, report *os.File) (pid, lfd, flags int, err error) {
 	wfd, err := unix.PidfdOpen(watchdog, 0)
 	if err != nil {
-		return -1, -1, fmt.Errorf("pidfd_open init stage: %w", err)
+		return -1, -1, 0, fmt.Errorf("pidfd_open init stage: %w", err)
 	}
 	defer unix.Close(wfd)
 	rfd := int(report.Fd())
@@ -483,25 +485,26 @@ func takeListener(watchdog int, report *os.File) (int, int, error) {
 		pfd := []unix.PollFd{{Fd: int32(rfd), Events: unix.POLLIN}, {Fd: int32(wfd), Events: unix.POLLIN}}
 		unix.Poll(pfd, 2)
 		if pfd[0].Revents&unix.POLLIN != 0 {
-			var b [8]byte
-			if n, _ := unix.Read(rfd, b[:]); n == 8 {
+			var b [12]byte
+			if n, _ := unix.Read(rfd, b[:]); n == 12 {
 				pid := int(binary.LittleEndian.Uint32(b[:4]))
-				num := int(binary.LittleEndian.Uint32(b[4:]))
+				num := int(binary.LittleEndian.Uint32(b[4:8]))
+				flags := int(binary.LittleEndian.Uint32(b[8:]))
 				if lfd, ok := getListener(pid, num); ok {
-					return pid, lfd, nil
+					return pid, lfd, flags, nil
 				}
 			}
 		}
 		if pid, ok := guestOf(watchdog); ok {
 			if lfd, ok := scanListener(pid); ok {
-				return pid, lfd, nil
+				return pid, lfd, 0, nil // no report: the binds unknown, taken as not made
 			}
 		}
 		if pfd[1].Revents&unix.POLLIN != 0 {
-			return -1, -1, errors.New("init stage exited before loading its filter")
+			return -1, -1, 0, errors.New("init stage exited before loading its filter")
 		}
 	}
-	return -1, -1, errors.New("init stage did not load its filter within 30s")
+	return -1, -1, 0, errors.New("init stage did not load its filter within 30s")
 }
 
 // guestOf returns the watchdog's child.
