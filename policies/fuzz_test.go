@@ -14,7 +14,9 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, s := range []string{"", "name: x\n", "filesystem: [\n", "network: allowlist\nnetwork_allow: [\"1.2.3.4:1-2/udp\"]\n",
 		"limits: {processes: -5, address_space: 2Q}\n", "extends: strict\nexec: {allow: [rel]}\n", "environment: {set: {\"\": x}}\n",
-		"memory: {wx: deny, exec_mappings: nope}\n", ":\n- - [\n", "filesystem:\n  read_only: 7\n"} {
+		"memory: {wx: deny, exec_mappings: nope}\n", ":\n- - [\n", "filesystem:\n  read_only: 7\n",
+		"filesystem: {tmp_size: 1m, tmpfs: [\"/a:size=2g\", \"/b:size=\", \"c\"]}\n", "memory: {total: 0}\n",
+		"limits: {memory: 9999999999999G, pids: -3}\n", "filesystem: {tmp: none, tmp_size: 1M}\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
