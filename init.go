@@ -42,9 +42,6 @@ type initSpec struct {
 	// Binds are bound at their guest paths in a new mount namespace
 	// (kernelBinds); empty: no namespace.
 	Binds []bindMount `json:"binds"`
-	// MountNS, when set, opens the namespace holding the sized tmpfs
-	// mounts (tmpfs.go): the guest's namespace is made from a copy of it.
-	MountNS string `json:"mount_ns"`
 	// IPC: the filter passes System V IPC and POSIX message queues, so the
 	// guest must get an IPC namespace of its own, or not run.
 	IPC bool `json:"ipc"`
@@ -65,14 +62,11 @@ type bindMount struct {
 // theirs already, by host path), and whether the binds were made. Any failure leaves the namespace as the
 // host's: exec from those paths then stays refused by the sentry, which
 // checks what the kernel would run either way.
-func bindAll(binds []bindMount, mountNS string) ([]landlock.Rule, bool) {
+func bindAll(binds []bindMount) ([]landlock.Rule, bool) {
 	if len(binds) == 0 {
 		return nil, false
 	}
 	if unix.Unshare(unix.CLONE_NEWNS) != nil {
-		return nil, false
-	}
-	if mountNS != "" && !enterCopyOf(mountNS) {
 		return nil, false
 	}
 	if unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") != nil {
@@ -132,28 +126,6 @@ func lockedFlags(path string) uintptr {
 	return uintptr(fs.Flags) & keep // ST_* values equal the MS_* ones
 }
 
-// enterCopyOf moves this thread into a new mount namespace copied from the
-// one mountNS opens, keeping the working directory's path. The thread must
-// have its own fs context already (after unshare(CLONE_NEWNS)): setns
-// refuses a shared one.
-func enterCopyOf(mountNS string) bool {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return false
-	}
-	fd, err := unix.Open(mountNS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	err = unix.Setns(fd, unix.CLONE_NEWNS)
-	unix.Close(fd)
-	if err != nil || unix.Unshare(unix.CLONE_NEWNS) != nil {
-		return false
-	}
-	// setns moved the working directory to the namespace's root.
-	return unix.Chdir(cwd) == nil
-}
-
 func init() {
 	// The init stage must run on the main thread from the start: the
 	// filter and no_new_privs are per-thread and the execve must come from
@@ -166,11 +138,6 @@ func init() {
 // MaybeInit runs the init stage and never returns when this process is
 // one; otherwise it returns at once. Call it first thing in main.
 func MaybeInit() {
-	if len(os.Args) > 1 && os.Args[1] == tmpfsArg {
-		err := tmpfsStage(os.Args[2:])
-		fmt.Fprintf(os.Stderr, "sandbox: tmpfs: %v\n", err)
-		os.Exit(1)
-	}
 	if len(os.Args) < 2 || os.Args[1] != initArg {
 		return
 	}
@@ -180,6 +147,9 @@ func MaybeInit() {
 }
 
 func initStage() error {
+	// Before waiting for the spec: the sentry needs these mounts to
+	// build the view the spec comes from.
+	mountSized()
 	f := os.NewFile(initSpecFD, "spec")
 	data, err := io.ReadAll(f)
 	if err != nil {
@@ -247,7 +217,7 @@ func initStage() error {
 			}
 		}
 	}
-	rules, bound := bindAll(spec.Binds, spec.MountNS)
+	rules, bound := bindAll(spec.Binds)
 	for _, r := range rules {
 		if err := rs.Add(r); err != nil {
 			rs.Close()

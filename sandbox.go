@@ -218,25 +218,22 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	type mounted struct {
-		t   *tmpfsSet
-		err error
-	}
-	var tmpfsc chan mounted
-	if s := sized(dirs); len(s) > 0 {
-		// Its child's start-up overlaps the init stage's.
-		tmpfsc = make(chan mounted, 1)
-		go func() {
-			t, err := mountTmpfs(self, s)
-			tmpfsc <- mounted{t, err}
-		}()
-		defer func() {
-			if err != nil && tmpfsc != nil { // not received yet
-				if m := <-tmpfsc; m.t != nil {
-					m.t.Close()
-				}
-			}
-		}()
+	// Sized tmpfs entries are mounted by the init stage in the guest's
+	// mount namespace (tmpfs.go).
+	sizedDirs := sized(dirs)
+	var tmpfsEnc []byte
+	var tmpR, tmpW *os.File
+	if len(sizedDirs) > 0 {
+		if !canMount() && !c.userns {
+			return fmt.Errorf("tmpfs %s: it needs CAP_SYS_ADMIN or a user namespace, and user namespaces are not available here", t0(sizedDirs))
+		}
+		if tmpfsEnc, err = json.Marshal(sizedDirs); err != nil {
+			return err
+		}
+		if tmpR, tmpW, err = os.Pipe(); err != nil {
+			return err
+		}
+		defer tmpR.Close()
 	}
 	if c.ForwardSignals {
 		// Before the guest exists: a signal that arrives once it runs must
@@ -268,6 +265,10 @@ func (c *Cmd) Start() (err error) {
 		cmd.Env = []string{"SANDBOX_SENTRY_PID=" + strconv.Itoa(os.Getpid())}
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 		cmd.ExtraFiles = []*os.File{specR, repW}
+		if tmpW != nil {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, tmpW) // initTmpfsFD
+			cmd.Env = append(cmd.Env, tmpfsEnv+"="+string(tmpfsEnc))
+		}
 		// The kernel's cwd for the guest: the same directory when the guest
 		// path is a host path too (it matters only for execve).
 		cmd.Dir = "/"
@@ -316,17 +317,20 @@ func (c *Cmd) Start() (err error) {
 	umask := unix.Umask(0)
 	specR.Close()
 	repW.Close()
+	if tmpW != nil {
+		tmpW.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("start init stage: %w", err)
 	}
 	c.cmd = cmd
-	if tmpfsc != nil {
-		m := <-tmpfsc
-		tmpfsc = nil
-		if m.err != nil {
-			return m.err
+	if tmpR != nil {
+		if !canMount() && !c.userns {
+			return fmt.Errorf("tmpfs %s: the user namespace it needs could not be made", t0(sizedDirs))
 		}
-		c.tmpfs = m.t
+		if c.tmpfs, err = openTmpfs(tmpR, sizedDirs, c.userns); err != nil {
+			return err
+		}
 	}
 	cfg, guestCwd, err := c.fsConfig(hostCwd, dirs, c.tmpfs)
 	if err != nil {
@@ -360,11 +364,6 @@ func (c *Cmd) Start() (err error) {
 		}
 	}
 	binds := kernelBinds(c.fs.Mounts(), c.bindable)
-	var mountNS string
-	if c.tmpfs != nil && len(binds) > 0 && !c.userns {
-		// The init stage is our child: it may open our fds through /proc.
-		mountNS = fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), c.tmpfs.ns.Fd())
-	}
 	rl := rlimits(c.Policy.Limits)
 	if as, ok := rl[unix.RLIMIT_AS]; memoryTotal > 0 && (!ok || as > memoryTotal) {
 		// The kernel's own backstop for what grows without a routed
@@ -373,7 +372,7 @@ func (c *Cmd) Start() (err error) {
 		rl[unix.RLIMIT_AS] = memoryTotal
 	}
 	spec, err := json.Marshal(initSpec{Rlimits: rl, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
-		Binds: binds, MountNS: mountNS, IPC: c.ipcNS()})
+		Binds: binds, IPC: c.ipcNS()})
 	if err != nil {
 		return err
 	}

@@ -2,21 +2,14 @@ package sandbox
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
-
-// tmpfsArg is the hidden argv[1] that selects the tmpfs stage.
-const tmpfsArg = "__sandbox_tmpfs"
 
 // sizedTmpfs is a private directory that must be a tmpfs of a given size.
 type sizedTmpfs struct {
@@ -25,19 +18,20 @@ type sizedTmpfs struct {
 	Size  uint64 // bytes
 }
 
-// tmpfsSet holds the size-limited tmpfs mounts of one sandbox. They live in
-// a mount namespace of their own, mounted at the scratch directories they
-// stand for, so the kernel reports files in them by those host paths (and
-// the view maps them back to guest paths as for any private directory),
-// while the host's mount table never changes: nothing is left mounted if
-// the sandbox is killed, and no privilege is needed (an unprivileged caller
-// gets the namespace inside a user namespace of its own, where mounting a
-// tmpfs is allowed). Holding the namespace keeps the mounts attached.
+// tmpfsSet holds the size-limited tmpfs mounts of one sandbox. The init
+// stage mounts them, first thing, over the scratch directories they stand
+// for, in the mount namespace it makes for the guest (CAP_SYS_ADMIN, or the
+// guest's user namespace): the kernel reports files in them by those host
+// paths (which the view maps back to guest paths as for any private
+// directory), the binds of the mount-namespace layer reach them, and the
+// host's mount table never changes, so nothing is left mounted if the
+// sandbox is killed. The sentry holds that first namespace (which keeps the
+// mounts attached) and the mounts' roots.
 type tmpfsSet struct {
 	ns     *os.File   // the namespace (nsfs)
 	dirs   []*os.File // each tmpfs's root (O_PATH), in the order asked
 	list   []sizedTmpfs
-	userns bool // made inside a user namespace (no CAP_SYS_ADMIN)
+	userns bool // made inside the guest's user namespace
 }
 
 // String describes the mounts for -v: "tmpfs /tmp 64M, /run 1M".
@@ -48,7 +42,7 @@ func (t *tmpfsSet) String() string {
 	}
 	s := "tmpfs " + strings.Join(parts, ", ")
 	if t.userns {
-		s += " (in a user namespace)"
+		s += " (in the guest's user namespace)"
 	}
 	return s
 }
@@ -77,101 +71,81 @@ func (t *tmpfsSet) Close() {
 	t.ns.Close()
 }
 
-// mountTmpfs mounts a tmpfs of each size over each directory, in a mount
-// namespace made by a short-lived child (self, in its tmpfs stage), and
-// returns the namespace and the mounts' roots. The child stays until they
-// are open.
-func mountTmpfs(self string, list []sizedTmpfs) (*tmpfsSet, error) {
-	args := []string{tmpfsArg}
-	for _, t := range list {
-		args = append(args, t.Host, strconv.FormatUint(t.Size, 10))
-	}
-	cmd := exec.Command(self, args...)
-	cmd.Env = []string{}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	hold, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	defer hold.Close()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-	userns := !canMount()
-	if userns {
-		// Root inside, the caller outside: files the sentry creates there
-		// belong to the caller, as in any private directory.
-		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
-	}
-	cmd.SysProcAttr = attr
-	if err := cmd.Start(); err != nil {
-		why := err.Error()
-		if userns {
-			switch {
-			case errors.Is(err, unix.ENOSPC):
-				why = "user namespaces are disabled or used up (sysctl user.max_user_namespaces)"
-			case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-				why = "user namespaces are not permitted here (a container's seccomp or AppArmor policy, or kernel.unprivileged_userns_clone=0)"
-			}
-			why = "it needs CAP_SYS_ADMIN or a user namespace, and " + why
-		}
-		return nil, fmt.Errorf("tmpfs %s: %s", t0(list), why)
-	}
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if line != "ok\n" {
-		hold.Close()
-		cmd.Wait()
-		return nil, fmt.Errorf("tmpfs %s: %s", t0(list), strings.TrimSpace(strings.TrimPrefix(stderr.String(), "sandbox: tmpfs: ")))
-	}
-	t := &tmpfsSet{list: list, userns: userns}
-	root := fmt.Sprintf("/proc/%d/", cmd.Process.Pid)
-	t.ns, err = os.Open(root + "ns/mnt")
-	for i := 0; err == nil && i < len(list); i++ {
-		var fd int
-		fd, err = unix.Open(root+"root"+list[i].Host, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err == nil {
-			t.dirs = append(t.dirs, os.NewFile(uintptr(fd), list[i].Host))
-		}
-	}
-	hold.Close()
-	go cmd.Wait() // it exits on EOF; nothing to wait for here
-	if err != nil {
-		if t.ns != nil {
-			t.Close()
-		}
-		return nil, fmt.Errorf("tmpfs %s: %w", t0(list), err)
-	}
-	return t, nil
-}
+// tmpfsEnv passes the init stage the mounts to make.
+const tmpfsEnv = "SANDBOX_TMPFS"
+
+// initTmpfsFD is the init stage's pipe for its report on them: "ok PID" or
+// what failed.
+const initTmpfsFD = 5
 
 // t0 names the first of the mounts in an error (they fail together).
 func t0(list []sizedTmpfs) string {
 	return fmt.Sprintf("%s (size %s)", list[0].Guest, sizeString(list[0].Size))
 }
 
-// tmpfsStage runs in the child mountTmpfs starts, already in its own mount
-// namespace: it mounts, says "ok", and waits for stdin to close.
-func tmpfsStage(args []string) error {
-	if len(args)%2 != 0 {
-		return fmt.Errorf("bad arguments")
+// openTmpfs reads the init stage's report and takes hold of the namespace
+// and the mounts' roots.
+func openTmpfs(report *os.File, list []sizedTmpfs, userns bool) (*tmpfsSet, error) {
+	line, _ := bufio.NewReader(report).ReadString('\n')
+	line = strings.TrimSpace(line)
+	p, ok := strings.CutPrefix(line, "ok ")
+	pid, err := strconv.Atoi(p)
+	if !ok || err != nil {
+		if line == "" {
+			line = "the init stage exited before mounting"
+		}
+		return nil, fmt.Errorf("tmpfs %s: %s", t0(list), line)
 	}
-	// Nothing mounted here may reach the host's namespace.
-	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make the namespace private: %w", err)
+	root := fmt.Sprintf("/proc/%d/", pid)
+	t := &tmpfsSet{list: list, userns: userns}
+	if t.ns, err = os.Open(root + "ns/mnt"); err != nil {
+		return nil, fmt.Errorf("tmpfs %s: %w", t0(list), err)
 	}
-	for i := 0; i < len(args); i += 2 {
-		opts := "mode=1777,size=" + args[i+1]
-		if err := unix.Mount("tmpfs", args[i], "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
-			return fmt.Errorf("%s (%s): %w", args[i], opts, err)
+	for _, m := range list {
+		fd, err := unix.Open(root+"root"+m.Host, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("tmpfs %s: %w", t0(list), err)
+		}
+		t.dirs = append(t.dirs, os.NewFile(uintptr(fd), m.Host))
+	}
+	return t, nil
+}
+
+// mountSized runs in the init stage, first thing: it makes the guest's
+// mount namespace (private, so nothing reaches the host's) and mounts the
+// tmpfs entries of the environment there, then reports.
+func mountSized() {
+	enc := os.Getenv(tmpfsEnv)
+	if enc == "" {
+		return
+	}
+	report := os.NewFile(initTmpfsFD, "tmpfs-report")
+	defer report.Close()
+	fail := func(err error) { fmt.Fprintf(report, "%v\n", err) }
+	var list []sizedTmpfs
+	if err := json.Unmarshal([]byte(enc), &list); err != nil {
+		fail(err)
+		return
+	}
+	if os.Getenv("SANDBOX_USERNS") == "" {
+		// Root: a namespace of our own (in a user namespace, the clone
+		// made one already).
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			fail(fmt.Errorf("mount namespace: %w", err))
+			return
 		}
 	}
-	os.Stdout.WriteString("ok\n")
-	io.Copy(io.Discard, os.Stdin)
-	os.Exit(0)
-	return nil
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		fail(fmt.Errorf("make the namespace private: %w", err))
+		return
+	}
+	for _, m := range list {
+		opts := "mode=1777,size=" + strconv.FormatUint(m.Size, 10)
+		if err := unix.Mount("tmpfs", m.Host, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+			fail(fmt.Errorf("mount (%s): %w", opts, err))
+			return
+		}
+	}
+	fmt.Fprintf(report, "ok %d\n", os.Getpid())
 }

@@ -51,24 +51,10 @@ func (c *Cmd) inUserNS(attr *syscall.SysProcAttr) {
 }
 
 // bindable tells which of the sandbox's own directories the init stage can
-// bind: all with CAP_SYS_ADMIN; in a user namespace, not the sized tmpfs
-// mounts (their namespace belongs to another user namespace); none
-// without either.
+// bind: all of them with CAP_SYS_ADMIN or in the guest's user namespace,
+// none without either.
 func (c *Cmd) bindable(host string) bool {
-	switch {
-	case canMount():
-		return c.ownDir(host)
-	case !c.userns:
-		return false
-	}
-	if c.tmpfs != nil {
-		for _, t := range c.tmpfs.list {
-			if host == t.Host || strings.HasPrefix(host, t.Host+"/") {
-				return false
-			}
-		}
-	}
-	return c.ownDir(host)
+	return (canMount() || c.userns) && c.ownDir(host)
 }
 
 // ipcNS tells whether the guest gets an IPC namespace of its own, in which

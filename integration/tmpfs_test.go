@@ -94,16 +94,34 @@ func TestTmpfsSize(t *testing.T) {
 }
 
 // TestTmpfsSizeExec: with the mount-namespace layer, programs written to a
-// sized /tmp run (the guest's namespace is built on the tmpfs's own).
+// sized /tmp run (the init stage mounts it in the guest's namespace), as
+// the caller and, through the guest's user namespace, as uid 65534.
 func TestTmpfsSizeExec(t *testing.T) {
-	if !hasSysAdmin() {
-		t.Skip("no CAP_SYS_ADMIN here: no mount-namespace layer (exec from /tmp is refused, TestExecFromPrivateTmp)")
-	}
 	script := `printf '#!/bin/sh\necho ran $0\n' > /tmp/x.sh; chmod 755 /tmp/x.sh; /tmp/x.sh; cd /tmp && ./x.sh`
-	res := runSandbox(t, runSpec{Dir: t.TempDir()}, []string{"--tmpfs", "/tmp:size=1M"}, "/bin/sh", "-c", script)
-	if res.Status != 0 || string(res.Stdout) != "ran /tmp/x.sh\nran ./x.sh\n" {
-		t.Fatalf("want both runs\n%s", res.describe())
-	}
+	t.Run("caller", func(t *testing.T) {
+		if !hasSysAdmin() {
+			t.Skip("no CAP_SYS_ADMIN here: the uid-65534 case covers the user namespace")
+		}
+		res := runSandbox(t, runSpec{Dir: t.TempDir()}, []string{"--tmpfs", "/tmp:size=1M"}, "/bin/sh", "-c", script)
+		if res.Status != 0 || string(res.Stdout) != "ran /tmp/x.sh\nran ./x.sh\n" {
+			t.Fatalf("want both runs\n%s", res.describe())
+		}
+	})
+	t.Run("uid-65534", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to switch to uid 65534")
+		}
+		cred := &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}
+		if !userNSFor(t, cred) {
+			t.Skip("user namespaces are not available to uid 65534 here")
+		}
+		dir := t.TempDir()
+		chownTree(t, dir, nobody, nobody)
+		res := runSandbox(t, runSpec{Dir: dir, Cred: cred, Sandbox: unprivSandbox(t)}, []string{"--tmpfs", "/tmp:size=1M"}, "/bin/sh", "-c", script)
+		if res.Status != 0 || string(res.Stdout) != "ran /tmp/x.sh\nran ./x.sh\n" {
+			t.Fatalf("want both runs\n%s", res.describe())
+		}
+	})
 }
 
 // TestTmpfsBadSize: a bad size is a usage error that names it.
