@@ -122,8 +122,16 @@ func lockedFlags(path string) uintptr {
 	if unix.Statfs(path, &fs) != nil {
 		return 0
 	}
-	keep := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
-	return uintptr(fs.Flags) & keep // ST_* values equal the MS_* ones
+	var keep uintptr
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(fs.Flags)&f.st != 0 {
+			keep |= f.ms
+		}
+	}
+	return keep
 }
 
 func init() {
@@ -228,6 +236,9 @@ func initStage() error {
 		return err
 	}
 	for res, v := range spec.Rlimits {
+		if res == unix.RLIMIT_AS {
+			continue // last, below: this Go process maps more than the guest may
+		}
 		lim := unix.Rlimit{Cur: v, Max: v}
 		if res == unix.RLIMIT_CPU {
 			// SIGXCPU at the soft limit, SIGKILL a second later (equal
@@ -261,6 +272,14 @@ func initStage() error {
 	// Routed from here: these wait until the sentry serves them. The
 	// listener is close-on-exec, so the guest never holds it.
 	unix.Close(initReportFD)
+	if v, ok := spec.Rlimits[unix.RLIMIT_AS]; ok {
+		// Raw, right before the exec: no runtime allocation may meet it
+		// (a routed call: continued once the sentry serves).
+		lim := unix.Rlimit{Cur: v, Max: v}
+		if _, _, e := unix.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_AS, uintptr(unsafePtr(&lim)), 0, 0, 0); e != 0 {
+			return fmt.Errorf("limits: address space to %d: %w", v, e)
+		}
+	}
 	_, _, e := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafePtr(path)), uintptr(unsafePtr(&argv[0])), uintptr(unsafePtr(&envv[0])))
 	return fmt.Errorf("execve %s: %w", spec.Path, e)
 }

@@ -234,6 +234,7 @@ func (c *Cmd) Start() (err error) {
 			return err
 		}
 		defer tmpR.Close()
+		defer tmpW.Close() // closed below once the init stage holds it; this covers early returns
 	}
 	if c.ForwardSignals {
 		// Before the guest exists: a signal that arrives once it runs must
@@ -286,27 +287,35 @@ func (c *Cmd) Start() (err error) {
 		}
 		return cmd
 	}
-	// What may keep the init stage from starting is given up one at a
-	// time, the cgroup first (a cgroup the caller named is not given up).
+	// What may keep the init stage from starting is given up in this
+	// order: the user namespace (convenience: exec from /tmp, IPC), then
+	// the cgroup (limits; never one the caller named), then both.
 	cmd := initCmd(c.cgroup)
 	err = cmd.Start()
-	if err != nil && c.cgroup != nil {
-		if c.CgroupParent != "" {
-			specR.Close()
-			repW.Close()
-			return fmt.Errorf("start in cgroup %s: %w", c.cgroup.dir, err)
+	userns := c.userns
+	if err != nil && c.userns {
+		c.userns = false
+		cmd = initCmd(c.cgroup)
+		if err2 := cmd.Start(); err2 == nil {
+			err = nil
+		} else {
+			c.userns = true
 		}
+	}
+	if err != nil && c.cgroup != nil && c.CgroupParent == "" {
 		log.WithError(err).Warn("cannot start in the sandbox's cgroup; going on without it: " + c.cgroup.limitsLost())
 		c.cgroup.remove()
 		c.cgroup, c.cgroupWhy = nil, "starting in it failed: "+err.Error()
-		cmd = initCmd(nil)
-		err = cmd.Start()
+		for _, u := range []bool{userns, false} {
+			if err != nil {
+				c.userns = u
+				cmd = initCmd(nil)
+				err = cmd.Start()
+			}
+		}
 	}
-	if err != nil && c.userns {
-		log.WithError(err).Info("no user namespace: exec from the private /tmp will be refused")
-		c.userns = false
-		cmd = initCmd(c.cgroup)
-		err = cmd.Start()
+	if err == nil && userns && !c.userns {
+		log.Info("no user namespace: exec from the private /tmp will be refused")
 		// Without the namespace there is no IPC namespace either: the
 		// filter that passed IPC must not be used.
 		<-progc
@@ -368,8 +377,13 @@ func (c *Cmd) Start() (err error) {
 	if as, ok := rl[unix.RLIMIT_AS]; memoryTotal > 0 && (!ok || as > memoryTotal) {
 		// The kernel's own backstop for what grows without a routed
 		// call (an exec'd image, the stack): no one process exceeds the
-		// sandbox's total.
+		// sandbox's total (nor the caller's own hard limit, which an
+		// unprivileged guest could not raise to).
 		rl[unix.RLIMIT_AS] = memoryTotal
+		var own unix.Rlimit
+		if unix.Getrlimit(unix.RLIMIT_AS, &own) == nil && own.Max < memoryTotal {
+			rl[unix.RLIMIT_AS] = own.Max
+		}
 	}
 	spec, err := json.Marshal(initSpec{Rlimits: rl, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, IPC: c.ipcNS()})

@@ -124,10 +124,15 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 	}
 	ts := &s.tasks
 	ts.mu.Lock()
-	if p.vm > cur && p.vmTid != c.Task.Tid && time.Since(p.vmAt) < inFlight {
-		// Another thread's call, let through a moment ago, may not be
-		// made yet (this thread's last one is: it is here again).
-		cur = p.vm
+	// Other threads' calls let through a moment ago may not be made yet
+	// (this thread's last one is: it is here again).
+	delete(p.inflight, c.Task.Tid)
+	for tid, g := range p.inflight {
+		if time.Since(g.at) < inFlight {
+			cur += g.grow
+		} else {
+			delete(p.inflight, tid)
+		}
 	}
 	booked := uint64(0)
 	for _, q := range ts.procs {
@@ -161,7 +166,11 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 	}
 	if !child {
 		ts.mu.Lock()
-		p.vm, p.vmAt, p.vmTid = cur+grow, time.Now(), c.Task.Tid
+		p.vm = cur + grow
+		if p.inflight == nil {
+			p.inflight = map[int]grant{}
+		}
+		p.inflight[c.Task.Tid] = grant{grow, time.Now()}
 		ts.mu.Unlock()
 	}
 	return false
@@ -197,10 +206,15 @@ func (s *Sentry) othersVM(self int) (sum uint64, allSeen bool) {
 	allSeen = true
 	for i, a := range all {
 		q := ts.procs[a.pid]
-		if q == nil {
+		switch {
+		case q == nil && a.n > 0: // (a zombie measures 0)
 			allSeen = false
-		} else if q.vm > a.n && time.Since(q.vmAt) < inFlight {
-			all[i].n = q.vm
+		case q != nil:
+			for _, g := range q.inflight {
+				if time.Since(g.at) < inFlight {
+					all[i].n += g.grow
+				}
+			}
 		}
 	}
 	for _, snaps := range ts.pending {
@@ -223,6 +237,12 @@ func (s *Sentry) othersVM(self int) (sum uint64, allSeen bool) {
 		}
 	}
 	return sum, allSeen
+}
+
+// grant is a growth let through.
+type grant struct {
+	grow uint64
+	at   time.Time
 }
 
 // memAccount serializes the memory decisions (memRefused).

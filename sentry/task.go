@@ -76,9 +76,10 @@ type Process struct {
 	tasks  int
 	// vm is the address space booked for memory.total (sys_mem.go) and
 	// vmAt when a call was let through on it, guarded by tasks.mu.
-	vm    uint64
-	vmAt  time.Time
-	vmTid int // the thread whose call set vm
+	vm uint64
+	// inflight holds, per thread, the growth of its last call let through
+	// and when (the kernel may not have made it yet); guarded by tasks.mu.
+	inflight map[int]grant
 	// execCheck, when set, is what /proc/<pid>/exe may be at the
 	// process's next routed call: the image the sentry checked, or (the
 	// exec failed) the old one. Anything else means the path was swapped
@@ -189,6 +190,11 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 			p.pidfd = pf
 		}
 		if q := ts.pending[ppid]; len(q) > 0 {
+			if len(q) > 1 {
+				// Which fork this child is, is a guess: another child's
+				// booking may go with it (memory.total then counts exactly).
+				s.mem.unseen.Store(true)
+			}
 			p.fds, p.fs = q[0].fds, q[0].fs
 			ts.pending[ppid] = q[1:]
 			if len(ts.pending[ppid]) == 0 {
@@ -236,6 +242,7 @@ func (s *Sentry) deadParentSnapshot() *forkSnapshot {
 			continue
 		}
 		snap := q[0]
+		s.mem.unseen.Store(true) // a guess too, as above
 		if len(q) == 1 {
 			delete(ts.pending, ppid)
 		} else {
