@@ -187,33 +187,48 @@ func (c *Cmd) fsConfig(hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (vfs.
 		}
 		cfg.Hidden = append(cfg.Hidden, filepath.Clean(h))
 	}
-	cfg.Hidden = append(cfg.Hidden, c.ownTreesVisible(cfg)...)
+	cfg.Deny = append(cfg.Deny, c.treesVisible(cfg)...)
 	return cfg, guestCwd, nil
 }
 
-// ownTreesVisible returns the guest paths at which the sandbox's own trees
-// would show through a host mount (a --rw /dev/shm, a cwd holding
-// $TMPDIR, --root /): hidden, so that the guest can neither read the
-// /proc mirror nor plant symlinks where the sentry writes.
-func (c *Cmd) ownTreesVisible(cfg vfs.Config) []string {
+// treesVisible returns deny patterns (EACCES) for the guest paths at which
+// the scratch and data trees of this or any other sandbox would show
+// through a host mount (a --rw /dev/shm, a cwd holding $TMPDIR, --root /):
+// the guest may neither read a /proc mirror or another run's private /tmp
+// nor plant symlinks where a sentry writes. Paths are compared with their
+// symlinks resolved.
+func (c *Cmd) treesVisible(cfg vfs.Config) []string {
+	real := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return p
+	}
 	specs := cfg.Mounts
 	if cfg.Root != "" {
 		specs = append([]vfs.MountSpec{{Guest: "/", Host: cfg.Root, Kind: vfs.Bind}}, specs...)
 	}
-	var out []string
+	bases := map[string]bool{}
 	for _, tree := range []string{c.scratch, c.data} {
-		if tree == "" {
-			continue
+		if tree != "" {
+			bases[real(filepath.Dir(tree))] = true
 		}
+	}
+	var out []string
+	for base := range bases {
 		for _, s := range specs {
 			if s.Kind != vfs.Bind || c.ownDir(s.Host) || s.Dir != nil {
 				continue
 			}
-			if rel, err := filepath.Rel(s.Host, tree); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-				out = append(out, filepath.Join(s.Guest, rel))
+			rel, err := filepath.Rel(real(s.Host), base)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+				continue
 			}
+			g := filepath.Join(s.Guest, rel)
+			out = append(out, g+"/"+scratchPrefix+"*", g+"/"+scratchPrefix+"*/**")
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 

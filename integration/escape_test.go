@@ -1040,3 +1040,24 @@ mkdir -p /tmp/m && mount -t tmpfs none /tmp/m 2>/dev/null; echo "mount: $?"`
 		t.Errorf("the guest holds something in its namespace\nwant:\n%s\n%s", indent(want), res.describe())
 	}
 }
+
+// TestScratchTreesDenied: where a host mount would show the sandboxes'
+// scratch or data trees (here: TMPDIR inside the read-write cwd, and
+// --rw /dev/shm), the guest can use none of them: not its own /proc mirror
+// or private /tmp by their host paths, nor another run's.
+func TestScratchTreesDenied(t *testing.T) {
+	dir := t.TempDir()
+	tmpd := filepath.Join(dir, "tmpd")
+	if err := os.Mkdir(tmpd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `n=0; for d in tmpd/sandbox-* /dev/shm/sandbox-*; do [ -e "$d" ] || continue; n=$((n+1)); ls "$d" >/dev/null 2>&1 && echo "READ $d"; : > "$d/planted" 2>/dev/null && echo "WROTE $d"; done; echo "seen $n"`
+	res := runSandbox(t, runSpec{Dir: dir, Env: []string{"TMPDIR=" + tmpd}}, []string{"--rw", "/dev/shm"}, "/bin/sh", "-c", script)
+	out := string(res.Stdout)
+	if strings.Contains(out, "READ") || strings.Contains(out, "WROTE") {
+		t.Errorf("ESCAPE: the guest reached a sandbox's own tree\n%s", res.describe())
+	}
+	if !strings.Contains(out, "seen") {
+		t.Fatalf("script did not run\n%s", res.describe())
+	}
+}
