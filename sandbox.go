@@ -385,6 +385,16 @@ func (c *Cmd) Start() (err error) {
 			rl[unix.RLIMIT_AS] = own.Max
 		}
 	}
+	if _, set := rl[unix.RLIMIT_STACK]; memoryTotal > 0 && !set {
+		// The stack grows without a routed call: its limit is booked at
+		// each exec (sys_mem.go), so it may not be raised past that.
+		var st unix.Rlimit
+		v := uint64(8 << 20)
+		if unix.Getrlimit(unix.RLIMIT_STACK, &st) == nil && st.Cur != unix.RLIM_INFINITY && st.Cur < memoryTotal {
+			v = st.Cur
+		}
+		rl[unix.RLIMIT_STACK] = v
+	}
 	spec, err := json.Marshal(initSpec{Rlimits: rl, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, IPC: c.ipcNS()})
 	if err != nil {

@@ -157,6 +157,8 @@ func compileC(t *testing.T, name string) string {
 		args = append(args, "-pthread")
 	case "exit42":
 		args = append(args, "-static")
+	case "bigbss":
+		args = append(args, "-static", "-nostdlib", "-fno-stack-protector")
 	case "ipc":
 		args = append(args, "-lrt")
 	}

@@ -78,6 +78,16 @@ func TestMemoryTotal(t *testing.T) {
 		t.Errorf("threads: want 18..23 chunks of 8 MiB in all under 256 MiB\n%s", res.describe())
 	}
 
+	// An exec maps its image (bss included) with no call the sentry sees:
+	// it is booked at the execve, so a second 160 MiB image does not fit
+	// beside the first under 256 MiB.
+	big := installC(t, "bigbss", dir, "bigbss")
+	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", total}, "/bin/sh", "-c", big+" & sleep 0.3; "+big+"; echo \"second: $?\"; wait $!; echo \"first: $?\"")
+	if !strings.Contains(string(res.Stdout), "first: 0") || strings.Contains(string(res.Stdout), "second: 0") ||
+		!strings.Contains(string(res.Stderr), "reached memory.total") {
+		t.Errorf("bigbss: want the second image refused, the first running\n%s", res.describe())
+	}
+
 	// Real programs under a total that leaves room: python with
 	// subprocess and a multiprocessing pool (fork), as natively.
 	py := `import subprocess, multiprocessing as mp

@@ -2,8 +2,12 @@ package mm
 
 import (
 	"bytes"
+	"debug/elf"
+	"errors"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -154,4 +158,68 @@ func parseMapsNext(pid int, addr uint64) (VMA, bool) {
 		return VMA{Start: start, End: end, Flags: f}, true
 	}
 	return VMA{}, false
+}
+
+// ImageSize estimates the address space an execve of the ELF file open at
+// fd maps: its loadable segments and, when it names one, its program
+// interpreter's (opened by root-relative path through root, an O_PATH
+// directory). 0 when the file is not an ELF executable it can read.
+func ImageSize(fd, root int) uint64 {
+	f, err := elfOf(fd)
+	if err != nil {
+		return 0
+	}
+	n := loadSize(f)
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		b := make([]byte, min(p.Filesz, 4096))
+		if _, err := p.ReadAt(b, 0); err != nil {
+			break
+		}
+		path := strings.TrimRight(string(b), "\x00")
+		how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT}
+		ifd, err := unix.Openat2(root, path, &how)
+		if err != nil {
+			break
+		}
+		if g, err := elfOf(ifd); err == nil {
+			n += loadSize(g)
+		}
+		unix.Close(ifd)
+	}
+	return n
+}
+
+// elfOf parses the ELF headers of fd (a hostile file may be malformed:
+// any panic of the parser is an error).
+func elfOf(fd int) (f *elf.File, err error) {
+	defer func() {
+		if recover() != nil {
+			f, err = nil, errors.New("malformed ELF")
+		}
+	}()
+	return elf.NewFile(io.NewSectionReader(fdReaderAt(fd), 0, 1<<62))
+}
+
+type fdReaderAt int
+
+func (fd fdReaderAt) ReadAt(b []byte, off int64) (int, error) {
+	n, err := unix.Pread(int(fd), b, off)
+	if n == 0 && err == nil && len(b) > 0 {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+func loadSize(f *elf.File) uint64 {
+	var n uint64
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD {
+			lo := p.Vaddr &^ (pageSize - 1)
+			n += (p.Vaddr+p.Memsz+pageSize-1)&^(pageSize-1) - lo
+		}
+	}
+	return n
 }

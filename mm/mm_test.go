@@ -200,3 +200,22 @@ func TestAccounting(t *testing.T) {
 		t.Errorf("HeapEnd = %#x, %v", end, ok)
 	}
 }
+
+func TestImageSize(t *testing.T) {
+	fd, err := unix.Open("/bin/true", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skip("no /bin/true")
+	}
+	defer unix.Close(fd)
+	root, _ := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
+	defer unix.Close(root)
+	n := ImageSize(fd, root)
+	if n < 16<<10 || n > 64<<20 {
+		t.Errorf("ImageSize(/bin/true) = %d", n)
+	}
+	sh, _ := unix.Open("/etc/hostname", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	defer unix.Close(sh)
+	if n := ImageSize(sh, root); n != 0 {
+		t.Errorf("ImageSize(text file) = %d, want 0", n)
+	}
+}

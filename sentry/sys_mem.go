@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,17 +135,7 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 			delete(p.inflight, tid)
 		}
 	}
-	booked := uint64(0)
-	for _, q := range ts.procs {
-		if q != p {
-			booked += q.vm
-		}
-	}
-	for _, snaps := range ts.pending {
-		for _, sn := range snaps {
-			booked += sn.vm
-		}
-	}
+	booked := s.bookedOthers(p)
 	p.vm = cur
 	// A fork whose child was never seen has lost its booking: until an
 	// exact count finds every process known again, every call is counted
@@ -174,6 +165,23 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 		ts.mu.Unlock()
 	}
 	return false
+}
+
+// bookedOthers sums the bookings of every process but p, and of forks
+// whose child was not seen yet (tasks.mu held).
+func (s *Sentry) bookedOthers(p *Process) uint64 {
+	var booked uint64
+	for _, q := range s.tasks.procs {
+		if q != p {
+			booked += q.vm
+		}
+	}
+	for _, snaps := range s.tasks.pending {
+		for _, sn := range snaps {
+			booked += sn.vm
+		}
+	}
+	return booked
 }
 
 // inFlight is how long a call let through is counted at its full size
@@ -258,4 +266,52 @@ func kcmpVM(pid1, pid2 int) bool {
 	const kcmpVM = 1
 	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(pid1), uintptr(pid2), kcmpVM, 0, 0, 0)
 	return e == 0 && r == 0
+}
+
+// execRefused books, under memory.total, the address space an execve will
+// map at once without another routed call (the image with its bss, its
+// interpreter, the stack up to its limit) and refuses it with ENOMEM when
+// it does not fit.
+func (c *Call) execRefused(image int) bool {
+	total := c.s.cfg.MemoryTotal
+	if total == 0 {
+		return false
+	}
+	root, err := unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/root", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	est := mm.ImageSize(image, root)
+	unix.Close(root)
+	var stack unix.Rlimit
+	if unix.Prlimit(c.Task.Proc.Tgid, unix.RLIMIT_STACK, nil, &stack) == nil && stack.Max != unix.RLIM_INFINITY {
+		est += stack.Max
+	}
+	s, p := c.s, c.Task.Proc
+	s.mem.mu.Lock()
+	defer s.mem.mu.Unlock()
+	cur, _ := mm.Size(p.Tgid)
+	ts := &s.tasks
+	ts.mu.Lock()
+	booked := s.bookedOthers(p)
+	ts.mu.Unlock()
+	fits := !s.mem.unseen.Load() && est+booked <= total
+	if !fits {
+		others, _ := s.othersVM(p.Tgid)
+		fits = est+others <= total
+	}
+	if !fits {
+		if s.limitHit("memory") {
+			s.log.WithField("limit", total).Warn("allocation refused: the sandbox's processes together reached memory.total")
+		}
+		return true
+	}
+	ts.mu.Lock()
+	p.vm = est
+	p.inflight = map[int]grant{}
+	if est > cur {
+		p.inflight[c.Task.Tid] = grant{est - cur, time.Now()}
+	}
+	ts.mu.Unlock()
+	return false
 }

@@ -139,7 +139,15 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	// The fd table is not touched: the exec may still fail (and then keeps
 	// every fd); entries of fds a successful exec closed fail their kcmp
 	// check at next use and are dropped then.
-	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, interpreters(hostfd, c.Task.Tid)...)}
+	ids, image := execImage(hostfd, c.Task.Tid)
+	if image >= 0 {
+		refused := c.execRefused(image)
+		unix.Close(image)
+		if refused {
+			return 0, unix.ENOMEM
+		}
+	}
+	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, ids...)}
 	var old unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(c.Task.Tid)+"/exe", &old) == nil {
 		chk.old = fileID{old.Dev, old.Ino}
@@ -335,36 +343,48 @@ func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0
 // A relative interpreter path is resolved, as the kernel does, from the
 // task's cwd.
 func interpreters(fd, tid int) []fileID {
-	var out []fileID
+	out, image := execImage(fd, tid)
+	if image >= 0 {
+		unix.Close(image)
+	}
+	return out
+}
+
+// execImage is interpreters, and also returns an open fd of the file the
+// kernel will map (the last interpreter, or the file itself), or -1.
+func execImage(fd, tid int) (out []fileID, image int) {
 	kcwd, err := unix.Open("/proc/"+strconv.Itoa(tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil
+		return nil, -1
 	}
 	defer unix.Close(kcwd)
 	cur, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	for depth := 0; err == nil && depth < 4; depth++ {
 		buf := make([]byte, 256)
-		n, _ := unix.Read(cur, buf)
-		unix.Close(cur)
+		n, _ := unix.Pread(cur, buf, 0)
 		if n < 3 || buf[0] != '#' || buf[1] != '!' {
-			return out
+			return out, cur
 		}
+		unix.Close(cur)
 		line := string(buf[2:n])
 		if i := strings.IndexByte(line, '\n'); i >= 0 {
 			line = line[:i]
 		}
 		f := strings.Fields(line)
 		if len(f) == 0 {
-			return out
+			return out, -1
 		}
 		var st unix.Stat_t
 		if unix.Fstatat(kcwd, f[0], &st, 0) != nil {
-			return out
+			return out, -1
 		}
 		out = append(out, fileID{st.Dev, st.Ino})
 		cur, err = unix.Openat(kcwd, f[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	}
-	return out
+	if err == nil {
+		unix.Close(cur)
+	}
+	return out, -1
 }
 
 // sysGetgroups reports the caller's supplementary groups as the host
