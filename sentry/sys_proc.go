@@ -337,21 +337,12 @@ func sysPidfdOpen(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0) }
 func sysRtSigqueueinfo(c *Call) (int64, unix.Errno)   { return sandboxTasks(c, 0) }
 func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0, 1) }
 
-// interpreters follows the #! lines of a script (as the kernel does, up to
-// its nesting limit) and returns the interpreters' identities: for a script
-// the image that runs is its interpreter.
-// A relative interpreter path is resolved, as the kernel does, from the
+// execImage follows the #! lines of a script (as the kernel does, up to
+// its nesting limit) and returns the interpreters' identities (for a script
+// the image that runs is its interpreter), and an open fd of the file the
+// kernel will map (the last interpreter, or the file itself), or -1. A
+// relative interpreter path is resolved, as the kernel does, from the
 // task's cwd.
-func interpreters(fd, tid int) []fileID {
-	out, image := execImage(fd, tid)
-	if image >= 0 {
-		unix.Close(image)
-	}
-	return out
-}
-
-// execImage is interpreters, and also returns an open fd of the file the
-// kernel will map (the last interpreter, or the file itself), or -1.
 func execImage(fd, tid int) (out []fileID, image int) {
 	kcwd, err := unix.Open("/proc/"+strconv.Itoa(tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
