@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -258,6 +259,9 @@ func initStage() error {
 	if err != nil {
 		return err
 	}
+	// No collection from here to the exec: a runtime mapping after the
+	// address-space limit below would kill this stage.
+	debug.SetGCPercent(-1)
 	// The report: pid, the listener's fd number, and flags (1: the binds
 	// were made), each 32 bits little-endian.
 	var buf [12]byte

@@ -88,6 +88,19 @@ func TestMemoryTotal(t *testing.T) {
 		t.Errorf("bigbss: want the second image refused, the first running\n%s", res.describe())
 	}
 
+	// The same through fexecve of a memfd, and through a chain of four #!
+	// scripts ending at the image.
+	chain := "printf '#!" + big + "\\n' > s4; for i in 3 2 1; do printf '#!%s/s%d\\n' \"$PWD\" $((i+1)) > s$i; done; chmod +x s1 s2 s3 s4"
+	fexec := `import os; fd = os.memfd_create("img"); os.write(fd, open("` + big + `", "rb").read())
+try:
+    os.execve(fd, ["img"], {})
+except OSError as e: print("fexecve", e.errno)`
+	res = runSandbox(t, runSpec{Dir: dir}, []string{"--policy", total}, "/bin/sh", "-c",
+		chain+"; "+big+" & sleep 0.3; ./s1; echo \"chain: $?\"; /usr/bin/python3 -c '"+strings.ReplaceAll(fexec, "'", "'\\''")+"'; wait $!; echo \"first: $?\"")
+	if out := string(res.Stdout); !strings.Contains(out, "first: 0") || strings.Contains(out, "chain: 0") || !strings.Contains(out, "fexecve 12") {
+		t.Errorf("bigbss through #! chain and fexecve: want both refused\n%s", res.describe())
+	}
+
 	// Real programs under a total that leaves room: python with
 	// subprocess and a multiprocessing pool (fork), as natively.
 	py := `import subprocess, multiprocessing as mp

@@ -2,12 +2,9 @@ package mm
 
 import (
 	"bytes"
-	"debug/elf"
-	"errors"
-	"io"
+	"encoding/binary"
 	"os"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -160,66 +157,53 @@ func parseMapsNext(pid int, addr uint64) (VMA, bool) {
 	return VMA{}, false
 }
 
-// ImageSize estimates the address space an execve of the ELF file open at
-// fd maps: its loadable segments and, when it names one, its program
-// interpreter's (opened by root-relative path through root, an O_PATH
-// directory). 0 when the file is not an ELF executable it can read.
-func ImageSize(fd, root int) uint64 {
-	f, err := elfOf(fd)
-	if err != nil {
-		return 0
+// ImageLoad reads the ELF executable at fd as execve would: the address
+// space its loadable segments take (bss included) and the program
+// interpreter it names. Only the ELF header and the program headers are
+// read (at most 64 KiB of them, as the kernel allows), so a hostile file
+// costs nothing however it is made. ok is false for anything else.
+func ImageLoad(fd int) (size uint64, interp string, ok bool) {
+	var eh [64]byte
+	if n, _ := unix.Pread(fd, eh[:], 0); n != len(eh) {
+		return 0, "", false
 	}
-	n := loadSize(f)
-	for _, p := range f.Progs {
-		if p.Type != elf.PT_INTERP {
-			continue
-		}
-		b := make([]byte, min(p.Filesz, 4096))
-		if _, err := p.ReadAt(b, 0); err != nil {
-			break
-		}
-		path := strings.TrimRight(string(b), "\x00")
-		how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT}
-		ifd, err := unix.Openat2(root, path, &how)
-		if err != nil {
-			break
-		}
-		if g, err := elfOf(ifd); err == nil {
-			n += loadSize(g)
-		}
-		unix.Close(ifd)
+	le := binary.LittleEndian
+	if string(eh[:4]) != "\x7fELF" || eh[4] != 2 || eh[5] != 1 { // 64-bit, little-endian
+		return 0, "", false
 	}
-	return n
-}
-
-// elfOf parses the ELF headers of fd (a hostile file may be malformed:
-// any panic of the parser is an error).
-func elfOf(fd int) (f *elf.File, err error) {
-	defer func() {
-		if recover() != nil {
-			f, err = nil, errors.New("malformed ELF")
-		}
-	}()
-	return elf.NewFile(io.NewSectionReader(fdReaderAt(fd), 0, 1<<62))
-}
-
-type fdReaderAt int
-
-func (fd fdReaderAt) ReadAt(b []byte, off int64) (int, error) {
-	n, err := unix.Pread(int(fd), b, off)
-	if n == 0 && err == nil && len(b) > 0 {
-		return 0, io.EOF
+	if t := le.Uint16(eh[16:]); t != 2 && t != 3 { // ET_EXEC, ET_DYN
+		return 0, "", false
 	}
-	return n, err
-}
-
-func loadSize(f *elf.File) uint64 {
-	var n uint64
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_LOAD {
-			lo := p.Vaddr &^ (pageSize - 1)
-			n += (p.Vaddr+p.Memsz+pageSize-1)&^(pageSize-1) - lo
+	phoff, phentsize, phnum := le.Uint64(eh[32:]), int(le.Uint16(eh[54:])), int(le.Uint16(eh[56:]))
+	if phentsize != 56 || phnum == 0 || phnum*phentsize > 64<<10 || phoff > 1<<62 {
+		return 0, "", false
+	}
+	ph := make([]byte, phnum*phentsize)
+	if n, _ := unix.Pread(fd, ph, int64(phoff)); n != len(ph) {
+		return 0, "", false
+	}
+	for i := 0; i < phnum; i++ {
+		p := ph[i*phentsize:]
+		off, vaddr, filesz, memsz := le.Uint64(p[8:]), le.Uint64(p[16:]), le.Uint64(p[32:]), le.Uint64(p[40:])
+		switch le.Uint32(p) {
+		case 1: // PT_LOAD
+			if memsz > 1<<47 || vaddr > 1<<47 {
+				return 1 << 62, "", true // more than any address space: refused
+			}
+			size += (vaddr+memsz+pageSize-1)&^(pageSize-1) - vaddr&^(pageSize-1)
+		case 3: // PT_INTERP: a path, up to its first NUL
+			if filesz == 0 || filesz > 4096 || off > 1<<62 {
+				return 0, "", false
+			}
+			b := make([]byte, filesz)
+			if n, _ := unix.Pread(fd, b, int64(off)); n != len(b) {
+				return 0, "", false
+			}
+			if i := bytes.IndexByte(b, 0); i >= 0 {
+				b = b[:i]
+			}
+			interp = string(b)
 		}
 	}
-	return n
+	return size, interp, true
 }

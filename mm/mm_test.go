@@ -201,21 +201,19 @@ func TestAccounting(t *testing.T) {
 	}
 }
 
-func TestImageSize(t *testing.T) {
+func TestImageLoad(t *testing.T) {
 	fd, err := unix.Open("/bin/true", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Skip("no /bin/true")
 	}
 	defer unix.Close(fd)
-	root, _ := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
-	defer unix.Close(root)
-	n := ImageSize(fd, root)
-	if n < 16<<10 || n > 64<<20 {
-		t.Errorf("ImageSize(/bin/true) = %d", n)
+	n, interp, ok := ImageLoad(fd)
+	if !ok || n < 16<<10 || n > 64<<20 || !strings.HasPrefix(interp, "/") {
+		t.Errorf("ImageLoad(/bin/true) = %d, %q, %v", n, interp, ok)
 	}
-	sh, _ := unix.Open("/etc/hostname", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	defer unix.Close(sh)
-	if n := ImageSize(sh, root); n != 0 {
-		t.Errorf("ImageSize(text file) = %d, want 0", n)
+	txt, _ := unix.Open("/etc/hostname", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	defer unix.Close(txt)
+	if _, _, ok := ImageLoad(txt); ok {
+		t.Errorf("ImageLoad(text file) ok")
 	}
 }

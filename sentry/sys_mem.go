@@ -2,7 +2,6 @@ package sentry
 
 import (
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +124,7 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 	}
 	ts := &s.tasks
 	ts.mu.Lock()
+	cur += p.stackReserve
 	// Other threads' calls let through a moment ago may not be made yet
 	// (this thread's last one is: it is here again).
 	delete(p.inflight, c.Task.Tid)
@@ -218,6 +218,7 @@ func (s *Sentry) othersVM(self int) (sum uint64, allSeen bool) {
 		case q == nil && a.n > 0: // (a zombie measures 0)
 			allSeen = false
 		case q != nil:
+			all[i].n += q.stackReserve
 			for _, g := range q.inflight {
 				if time.Since(g.at) < inFlight {
 					all[i].n += g.grow
@@ -271,22 +272,35 @@ func kcmpVM(pid1, pid2 int) bool {
 // execRefused books, under memory.total, the address space an execve will
 // map at once without another routed call (the image with its bss, its
 // interpreter, the stack up to its limit) and refuses it with ENOMEM when
-// it does not fit.
+// it does not fit. image is the file the kernel will map, or -1.
 func (c *Call) execRefused(image int) bool {
 	total := c.s.cfg.MemoryTotal
 	if total == 0 {
 		return false
 	}
-	root, err := unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/root", unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
+	var est uint64
+	if image >= 0 {
+		size, interp, ok := mm.ImageLoad(image)
+		if ok {
+			est = size
+		}
+		if interp != "" {
+			if fd, _ := openInGuest(c.Task.Tid, interp); fd >= 0 {
+				if size, _, ok := mm.ImageLoad(fd); ok {
+					est += size
+				}
+				unix.Close(fd)
+			}
+		}
 	}
-	est := mm.ImageSize(image, root)
-	unix.Close(root)
+	// The stack grows without a routed call: its whole limit stays
+	// booked for the process (stackReserve).
 	var stack unix.Rlimit
+	var reserve uint64
 	if unix.Prlimit(c.Task.Proc.Tgid, unix.RLIMIT_STACK, nil, &stack) == nil && stack.Max != unix.RLIM_INFINITY {
-		est += stack.Max
+		reserve = stack.Max
 	}
+	est += reserve
 	s, p := c.s, c.Task.Proc
 	s.mem.mu.Lock()
 	defer s.mem.mu.Unlock()
@@ -307,7 +321,7 @@ func (c *Call) execRefused(image int) bool {
 		return true
 	}
 	ts.mu.Lock()
-	p.vm = est
+	p.vm, p.stackReserve = est, reserve
 	p.inflight = map[int]grant{}
 	if est > cur {
 		p.inflight[c.Task.Tid] = grant{est - cur, time.Now()}

@@ -90,6 +90,14 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
 			return 0, err.(unix.Errno)
 		}
+		_, image := execImage(nfd, c.Task.Tid)
+		refused := c.execRefused(image)
+		if image >= 0 {
+			unix.Close(image)
+		}
+		if refused {
+			return 0, unix.ENOMEM
+		}
 		return c.Continue()
 	}
 	ctx, rel, errno := c.ctxAt(dirfd, path)
@@ -140,12 +148,12 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	// every fd); entries of fds a successful exec closed fail their kcmp
 	// check at next use and are dropped then.
 	ids, image := execImage(hostfd, c.Task.Tid)
+	refused := c.execRefused(image)
 	if image >= 0 {
-		refused := c.execRefused(image)
 		unix.Close(image)
-		if refused {
-			return 0, unix.ENOMEM
-		}
+	}
+	if refused {
+		return 0, unix.ENOMEM
 	}
 	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, ids...)}
 	var old unix.Stat_t
@@ -344,13 +352,13 @@ func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0
 // relative interpreter path is resolved, as the kernel does, from the
 // task's cwd.
 func execImage(fd, tid int) (out []fileID, image int) {
-	kcwd, err := unix.Open("/proc/"+strconv.Itoa(tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
+	cur, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, -1
 	}
-	defer unix.Close(kcwd)
-	cur, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	for depth := 0; err == nil && depth < 4; depth++ {
+	// The kernel follows four #! rewrites; the fifth file must be the
+	// image.
+	for depth := 0; ; depth++ {
 		buf := make([]byte, 256)
 		n, _ := unix.Pread(cur, buf, 0)
 		if n < 3 || buf[0] != '#' || buf[1] != '!' {
@@ -362,20 +370,45 @@ func execImage(fd, tid int) (out []fileID, image int) {
 			line = line[:i]
 		}
 		f := strings.Fields(line)
-		if len(f) == 0 {
+		if len(f) == 0 || depth == 4 {
 			return out, -1
 		}
-		var st unix.Stat_t
-		if unix.Fstatat(kcwd, f[0], &st, 0) != nil {
+		var id fileID
+		if cur, id = openInGuest(tid, f[0]); cur < 0 {
 			return out, -1
 		}
-		out = append(out, fileID{st.Dev, st.Ino})
-		cur, err = unix.Openat(kcwd, f[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		out = append(out, id)
 	}
-	if err == nil {
-		unix.Close(cur)
+}
+
+// openInGuest opens for reading a regular file named as the kernel will
+// name it for task tid (absolute: in its root; relative: from its cwd),
+// without blocking and without side effects (not a FIFO or a device):
+// the fd (or -1) and the file's identity.
+func openInGuest(tid int, path string) (int, fileID) {
+	base, how := "/cwd", unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC}
+	if strings.HasPrefix(path, "/") {
+		base, how.Resolve = "/root", unix.RESOLVE_IN_ROOT
 	}
-	return out, -1
+	dir, err := unix.Open("/proc/"+strconv.Itoa(tid)+base, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fileID{}
+	}
+	defer unix.Close(dir)
+	pfd, err := unix.Openat2(dir, path, &how)
+	if err != nil {
+		return -1, fileID{}
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if unix.Fstat(pfd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return -1, fileID{}
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fileID{}
+	}
+	return fd, fileID{st.Dev, st.Ino}
 }
 
 // sysGetgroups reports the caller's supplementary groups as the host

@@ -80,6 +80,9 @@ type Process struct {
 	// inflight holds, per thread, the growth of its last call let through
 	// and when (the kernel may not have made it yet); guarded by tasks.mu.
 	inflight map[int]grant
+	// stackReserve is the stack limit booked at exec (memory.total): the
+	// stack grows up to it without a routed call. Guarded by tasks.mu.
+	stackReserve uint64
 	// execCheck, when set, is what /proc/<pid>/exe may be at the
 	// process's next routed call: the image the sentry checked, or (the
 	// exec failed) the old one. Anything else means the path was swapped
@@ -207,6 +210,7 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 		}
 		if parent := ts.procs[ppid]; parent != nil && p.execed {
 			p.mem.Inherit(parent.mem)
+			p.stackReserve = parent.stackReserve // a fork keeps the stack limit
 		} else {
 			// Only tasks carrying our filter can notify us, so this one is
 			// in the sandbox: an orphan whose parent exited before the
