@@ -833,6 +833,9 @@ func makeScratch(base, kind string) (dir string, lock *os.File, err error) {
 		if err == nil {
 			err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
 		}
+		if errors.Is(err, os.ErrNotExist) && tries < 3 {
+			continue // taken by another run's cleanup before we held it
+		}
 		if err != nil {
 			if lock != nil {
 				lock.Close()
@@ -871,7 +874,13 @@ func removeStaleScratch(tmp string) {
 		if unix.Lstat(p, &st) != nil || int(st.Uid) != os.Geteuid() || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(p, "root")); err != nil && !strings.HasPrefix(e.Name(), scratchPrefix+dataKind) {
+		if strings.HasPrefix(e.Name(), scratchPrefix+dataKind) {
+			// A data tree is empty only until its sandbox holds it (it
+			// then makes its private directories in it): leave it be.
+			if ents, err := os.ReadDir(p); err != nil || len(ents) == 0 {
+				continue
+			}
+		} else if _, err := os.Lstat(filepath.Join(p, "root")); err != nil {
 			continue // not a scratch tree after all
 		}
 		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)

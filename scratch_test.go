@@ -21,6 +21,15 @@ func TestRemoveStaleScratch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(data, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A data tree still empty may be one whose sandbox is about to lock
+	// it: never removed.
+	fresh := filepath.Join(tmp, "sandbox-data-1-2")
+	if err := os.Mkdir(fresh, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	others := []string{"sandbox-1-2x", "sandbox-project", "sandbox-12-34", "sandbox-data-x-1"} // no skeleton, or not our names
 	for _, o := range others {
 		if err := os.Mkdir(filepath.Join(tmp, o), 0o755); err != nil {
@@ -38,6 +47,9 @@ func TestRemoveStaleScratch(t *testing.T) {
 		if _, err := os.Stat(d); err == nil {
 			t.Fatalf("a stale tree was left: %s", d)
 		}
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("an empty data tree (its sandbox may be starting) was removed")
 	}
 	for _, o := range others {
 		if _, err := os.Stat(filepath.Join(tmp, o)); err != nil {
