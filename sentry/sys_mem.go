@@ -185,9 +185,10 @@ func (s *Sentry) bookedOthers(p *Process) uint64 {
 }
 
 // inFlight is how long a call let through is counted at its full size
-// even when the process measures smaller: the kernel makes the mapping
-// after our answer, within microseconds unless the machine is loaded.
-const inFlight = time.Second
+// even when the process measures smaller, unless its thread has been seen
+// since (or is gone): the kernel makes the mapping after our answer,
+// within microseconds, but a loaded machine can stall a thread for long.
+const inFlight = 10 * time.Second
 
 // othersVM measures the address space of every process of the sandbox but
 // self, now. Processes sharing one (vfork, CLONE_VM) count once. A call

@@ -352,6 +352,7 @@ func (s *Sentry) forget(tid int) {
 		return
 	}
 	delete(ts.byTid, tid)
+	delete(t.Proc.inflight, tid) // its calls are all made
 	unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_DEL, t.pidfd, nil)
 	unix.Close(t.pidfd)
 	p := t.Proc
