@@ -45,14 +45,19 @@ func (c *Cmd) privateDirs() ([]sizedTmpfs, error) {
 		} else {
 			d.Host = filepath.Join(c.data, d.Host)
 		}
-		if err := os.Mkdir(d.Host, 0o700); err != nil {
-			return nil, err
-		}
-		if err := unix.Chmod(d.Host, 0o1777); err != nil { // os.Chmod drops the sticky bit
+		if err := mkdirSticky(d.Host); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// mkdirSticky makes a directory anyone may write in, as /tmp is (mode 1777).
+func mkdirSticky(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	return unix.Chmod(dir, 0o1777) // os.Chmod drops the sticky bit
 }
 
 // sized returns the entries of dirs that have a size.
@@ -255,10 +260,7 @@ func devTree(cfg *vfs.Config, scratch string) error {
 	}
 	// A private /dev/shm (POSIX shared memory and semaphores), like /tmp.
 	shm := filepath.Join(scratch, "shm")
-	if err := os.Mkdir(shm, 0o700); err != nil {
-		return err
-	}
-	if err := unix.Chmod(shm, 0o1777); err != nil {
+	if err := mkdirSticky(shm); err != nil {
 		return err
 	}
 	cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/shm", Host: shm})

@@ -337,7 +337,7 @@ func (c *Cmd) Start() (err error) {
 		if !canMount() && !c.userns {
 			return fmt.Errorf("tmpfs %s: the user namespace it needs could not be made", t0(sizedDirs))
 		}
-		if c.tmpfs, err = openTmpfs(tmpR, sizedDirs, c.userns); err != nil {
+		if c.tmpfs, err = openTmpfs(tmpR, sizedDirs); err != nil {
 			return err
 		}
 	}
@@ -930,9 +930,6 @@ func encodeAll(ps [][]unix.SockFilter) [][]byte {
 // would hide it from the kernel, which may have to run the program from
 // there); exec from what is left out stays refused with EACCES.
 func kernelBinds(mounts []*vfs.Mount, own func(host string) bool) []bindMount {
-	if own == nil {
-		return nil
-	}
 	inside := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") }
 	private := func(m *vfs.Mount) bool { return own(m.Host) }
 	isDir := func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }

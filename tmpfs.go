@@ -28,10 +28,9 @@ type sizedTmpfs struct {
 // sandbox is killed. The sentry holds that first namespace (which keeps the
 // mounts attached) and the mounts' roots.
 type tmpfsSet struct {
-	ns     *os.File   // the namespace (nsfs)
-	dirs   []*os.File // each tmpfs's root (O_PATH), in the order asked
-	list   []sizedTmpfs
-	userns bool // made inside the guest's user namespace
+	ns   *os.File   // the namespace (nsfs)
+	dirs []*os.File // each tmpfs's root (O_PATH), in the order asked
+	list []sizedTmpfs
 }
 
 // String describes the mounts for -v: "tmpfs /tmp 64M, /run 1M".
@@ -40,11 +39,7 @@ func (t *tmpfsSet) String() string {
 	for _, m := range t.list {
 		parts = append(parts, fmt.Sprintf("%s %s", m.Guest, sizeString(m.Size)))
 	}
-	s := "tmpfs " + strings.Join(parts, ", ")
-	if t.userns {
-		s += " (in the guest's user namespace)"
-	}
-	return s
+	return "tmpfs " + strings.Join(parts, ", ")
 }
 
 // sizeString writes n bytes the way the policy does (64M), exactly.
@@ -85,7 +80,7 @@ func t0(list []sizedTmpfs) string {
 
 // openTmpfs reads the init stage's report and takes hold of the namespace
 // and the mounts' roots.
-func openTmpfs(report *os.File, list []sizedTmpfs, userns bool) (*tmpfsSet, error) {
+func openTmpfs(report *os.File, list []sizedTmpfs) (*tmpfsSet, error) {
 	line, _ := bufio.NewReader(report).ReadString('\n')
 	line = strings.TrimSpace(line)
 	p, ok := strings.CutPrefix(line, "ok ")
@@ -97,7 +92,7 @@ func openTmpfs(report *os.File, list []sizedTmpfs, userns bool) (*tmpfsSet, erro
 		return nil, fmt.Errorf("tmpfs %s: %s", t0(list), line)
 	}
 	root := fmt.Sprintf("/proc/%d/", pid)
-	t := &tmpfsSet{list: list, userns: userns}
+	t := &tmpfsSet{list: list}
 	if t.ns, err = os.Open(root + "ns/mnt"); err != nil {
 		return nil, fmt.Errorf("tmpfs %s: %w", t0(list), err)
 	}

@@ -22,44 +22,36 @@ func TestIPCNamespace(t *testing.T) {
 	}
 	defer unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 	hexKey := fmt.Sprintf("%x", key)
-	for _, who := range []struct {
-		name string
-		cred *syscall.Credential
-	}{{"caller", nil}, {"uid-65534", &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}} {
-		t.Run(who.name, func(t *testing.T) {
-			if who.cred != nil && os.Geteuid() != 0 {
-				t.Skip("needs root to switch to uid 65534")
+	asCallerAndNobody(t, func(t *testing.T, cred *syscall.Credential) {
+		dir := t.TempDir()
+		prog := installC(t, "ipc", dir, "ipc")
+		sandbox := ""
+		if cred != nil {
+			chownTree(t, dir, nobody, nobody)
+			sandbox = unprivSandbox(t)
+		}
+		spec := runSpec{Dir: dir, Cred: cred, Sandbox: sandbox}
+		native := runNative(t, spec, prog, "all")
+		res := runSandbox(t, spec, nil, prog, "all")
+		withNS := cred == nil && hasSysAdmin() || cred != nil && userNSFor(t, cred)
+		if !withNS {
+			if !strings.Contains(string(res.Stdout), "shmget = "+rawErr(1, "EPERM")) {
+				t.Errorf("without an IPC namespace, System V IPC must be refused\n%s", res.describe())
 			}
-			dir := t.TempDir()
-			prog := installC(t, "ipc", dir, "ipc")
-			sandbox := ""
-			if who.cred != nil {
-				chownTree(t, dir, nobody, nobody)
-				sandbox = unprivSandbox(t)
-			}
-			spec := runSpec{Dir: dir, Cred: who.cred, Sandbox: sandbox}
-			native := runNative(t, spec, prog, "all")
-			res := runSandbox(t, spec, nil, prog, "all")
-			withNS := who.cred == nil && hasSysAdmin() || who.cred != nil && userNSFor(t, who.cred)
-			if !withNS {
-				if !strings.Contains(string(res.Stdout), "shmget = "+rawErr(1, "EPERM")) {
-					t.Errorf("without an IPC namespace, System V IPC must be refused\n%s", res.describe())
-				}
-				return
-			}
-			if res.Status != 0 || string(res.Stdout) != string(native.Stdout) {
-				t.Errorf("differs from native\nnative:\n%s\nsandbox:\n%s", native.describe(), res.describe())
-			}
-			if who.cred != nil {
-				return // the host segment is root's: uid 65534 cannot see it natively either
-			}
-			if r := runNative(t, spec, prog, "probe", hexKey); !strings.Contains(string(r.Stdout), "shmget(host key) = 0") {
-				t.Fatalf("the host segment is not visible natively:\n%s", r.describe())
-			}
-			r := runSandbox(t, spec, nil, prog, "probe", hexKey)
-			if !strings.Contains(string(r.Stdout), "shmget(host key) = "+rawErr(2, "ENOENT")) {
-				t.Errorf("ESCAPE: the guest sees the host's System V segment\n%s", r.describe())
-			}
-		})
-	}
+			return
+		}
+		if res.Status != 0 || string(res.Stdout) != string(native.Stdout) {
+			t.Errorf("differs from native\nnative:\n%s\nsandbox:\n%s", native.describe(), res.describe())
+		}
+		if cred != nil {
+			return // the host segment is root's: uid 65534 cannot see it natively either
+		}
+		if r := runNative(t, spec, prog, "probe", hexKey); !strings.Contains(string(r.Stdout), "shmget(host key) = 0") {
+			t.Fatalf("the host segment is not visible natively:\n%s", r.describe())
+		}
+		r := runSandbox(t, spec, nil, prog, "probe", hexKey)
+		if !strings.Contains(string(r.Stdout), "shmget(host key) = "+rawErr(2, "ENOENT")) {
+			t.Errorf("ESCAPE: the guest sees the host's System V segment\n%s", r.describe())
+		}
+	})
 }

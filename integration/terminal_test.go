@@ -95,15 +95,7 @@ func TestTerminalPassthrough(t *testing.T) {
 // stops on Ctrl-Z, resumes with fg and dies on Ctrl-C (status 130), and
 // nothing of it is left running; as the caller and, unprivileged (where
 // the guest then has a user namespace of its own), as uid 65534.
-func TestJobControl(t *testing.T) {
-	t.Run("caller", func(t *testing.T) { jobControl(t, nil) })
-	t.Run("uid-65534", func(t *testing.T) {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root to switch to uid 65534")
-		}
-		jobControl(t, &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}})
-	})
-}
+func TestJobControl(t *testing.T) { asCallerAndNobody(t, jobControl) }
 
 func jobControl(t *testing.T, cred *syscall.Credential) {
 	sb := requireSandbox(t)

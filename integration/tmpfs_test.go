@@ -56,38 +56,30 @@ func TestTmpfsSize(t *testing.T) {
 		fillTmpfs}
 	native = append(native, dirs...)
 	before := hostMounts(t)
-	for _, who := range []struct {
-		name string
-		cred *syscall.Credential
-	}{{"caller", nil}, {"uid-65534", &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}} {
-		t.Run(who.name, func(t *testing.T) {
-			if who.cred != nil && os.Geteuid() != 0 {
-				t.Skip("needs root to switch to uid 65534")
-			}
-			dir := t.TempDir()
-			pol := filepath.Join(dir, "p.yaml")
-			if err := os.WriteFile(pol, []byte(policy), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			sandbox := ""
-			if who.cred != nil {
-				chownTree(t, dir, nobody, nobody)
-				sandbox = unprivSandbox(t)
-			}
-			want := mustRun(t, native, runSpec{Dir: dir, Cred: who.cred})
-			if want.Status != 0 {
-				t.Skipf("no native tmpfs in a user namespace here (user namespaces off?)\n%s", want.describe())
-			}
-			got := runSandbox(t, runSpec{Dir: dir, Cred: who.cred, Sandbox: sandbox},
-				append([]string{"--policy", pol}, flags...), append([]string{"/usr/bin/python3", "-c", fillTmpfs}, dirs...)...)
-			if got.Status != 0 || string(got.Stdout) != string(want.Stdout) {
-				t.Fatalf("sandbox differs from native tmpfs\nnative:\n%s\nsandbox:\n%s", indent(string(want.Stdout)), got.describe())
-			}
-			if !strings.Contains(string(got.Stdout), "/tmp wrote 1048576 then ENOSPC") {
-				t.Errorf("the 1M /tmp did not fill at 1M:\n%s", got.Stdout)
-			}
-		})
-	}
+	asCallerAndNobody(t, func(t *testing.T, cred *syscall.Credential) {
+		dir := t.TempDir()
+		pol := filepath.Join(dir, "p.yaml")
+		if err := os.WriteFile(pol, []byte(policy), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sandbox := ""
+		if cred != nil {
+			chownTree(t, dir, nobody, nobody)
+			sandbox = unprivSandbox(t)
+		}
+		want := mustRun(t, native, runSpec{Dir: dir, Cred: cred})
+		if want.Status != 0 {
+			t.Skipf("no native tmpfs in a user namespace here (user namespaces off?)\n%s", want.describe())
+		}
+		got := runSandbox(t, runSpec{Dir: dir, Cred: cred, Sandbox: sandbox},
+			append([]string{"--policy", pol}, flags...), append([]string{"/usr/bin/python3", "-c", fillTmpfs}, dirs...)...)
+		if got.Status != 0 || string(got.Stdout) != string(want.Stdout) {
+			t.Fatalf("sandbox differs from native tmpfs\nnative:\n%s\nsandbox:\n%s", indent(string(want.Stdout)), got.describe())
+		}
+		if !strings.Contains(string(got.Stdout), "/tmp wrote 1048576 then ENOSPC") {
+			t.Errorf("the 1M /tmp did not fill at 1M:\n%s", got.Stdout)
+		}
+	})
 	if after := hostMounts(t); after != before {
 		t.Errorf("the host's mount table changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
@@ -98,26 +90,19 @@ func TestTmpfsSize(t *testing.T) {
 // the caller and, through the guest's user namespace, as uid 65534.
 func TestTmpfsSizeExec(t *testing.T) {
 	script := `printf '#!/bin/sh\necho ran $0\n' > /tmp/x.sh; chmod 755 /tmp/x.sh; /tmp/x.sh; cd /tmp && ./x.sh`
-	t.Run("caller", func(t *testing.T) {
-		if !hasSysAdmin() {
-			t.Skip("no CAP_SYS_ADMIN here: the uid-65534 case covers the user namespace")
-		}
-		res := runSandbox(t, runSpec{Dir: t.TempDir()}, []string{"--tmpfs", "/tmp:size=1M"}, "/bin/sh", "-c", script)
-		if res.Status != 0 || string(res.Stdout) != "ran /tmp/x.sh\nran ./x.sh\n" {
-			t.Fatalf("want both runs\n%s", res.describe())
-		}
-	})
-	t.Run("uid-65534", func(t *testing.T) {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root to switch to uid 65534")
-		}
-		cred := &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}
-		if !userNSFor(t, cred) {
-			t.Skip("user namespaces are not available to uid 65534 here")
-		}
+	asCallerAndNobody(t, func(t *testing.T, cred *syscall.Credential) {
 		dir := t.TempDir()
-		chownTree(t, dir, nobody, nobody)
-		res := runSandbox(t, runSpec{Dir: dir, Cred: cred, Sandbox: unprivSandbox(t)}, []string{"--tmpfs", "/tmp:size=1M"}, "/bin/sh", "-c", script)
+		spec := runSpec{Dir: dir}
+		switch {
+		case cred == nil && !hasSysAdmin():
+			t.Skip("no CAP_SYS_ADMIN here: the uid-65534 case covers the user namespace")
+		case cred != nil && !userNSFor(t, cred):
+			t.Skip("user namespaces are not available to uid 65534 here")
+		case cred != nil:
+			chownTree(t, dir, nobody, nobody)
+			spec.Cred, spec.Sandbox = cred, unprivSandbox(t)
+		}
+		res := runSandbox(t, spec, []string{"--tmpfs", "/tmp:size=1M"}, "/bin/sh", "-c", script)
 		if res.Status != 0 || string(res.Stdout) != "ran /tmp/x.sh\nran ./x.sh\n" {
 			t.Fatalf("want both runs\n%s", res.describe())
 		}

@@ -89,3 +89,15 @@ func TestUnprivileged(t *testing.T) {
 		}
 	})
 }
+
+// asCallerAndNobody runs f as two subtests: as the caller (cred nil) and,
+// when the tests run as root, as uid/gid 65534.
+func asCallerAndNobody(t *testing.T, f func(t *testing.T, cred *syscall.Credential)) {
+	t.Run("caller", func(t *testing.T) { f(t, nil) })
+	t.Run("uid-65534", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to switch to uid 65534")
+		}
+		f(t, &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}})
+	})
+}

@@ -118,8 +118,7 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 			return false // the kernel refuses it, exactly
 		}
 	}
-	total := s.cfg.MemoryTotal
-	if total == 0 {
+	if s.cfg.MemoryTotal == 0 {
 		return false
 	}
 	ts := &s.tasks
@@ -137,22 +136,8 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 	}
 	booked := s.bookedOthers(p)
 	p.vm = cur
-	// A fork whose child was never seen has lost its booking: until an
-	// exact count finds every process known again, every call is counted
-	// exactly.
-	fits := !s.mem.unseen.Load() && cur+grow+booked <= total
 	ts.mu.Unlock()
-	if !fits {
-		others, allSeen := s.othersVM(p.Tgid)
-		fits = cur+grow+others <= total
-		if allSeen {
-			s.mem.unseen.Store(false)
-		}
-	}
-	if !fits {
-		if s.limitHit("memory") {
-			s.log.WithField("limit", total).Warn("allocation refused: the sandbox's processes together reached memory.total")
-		}
+	if !s.room(p, cur+grow, booked) {
 		return true
 	}
 	if !child {
@@ -163,6 +148,29 @@ func (c *Call) memRefusedLocked(grow uint64, child bool) bool {
 		}
 		p.inflight[c.Task.Tid] = grant{grow, time.Now()}
 		ts.mu.Unlock()
+	}
+	return false
+}
+
+// room tells whether process p may have need bytes of address space beside
+// the others' bookings (s.mem.mu held). A call that does not fit that way
+// is decided on an exact count, as is every call while a fork's booking
+// may have been lost (mem.unseen) until such a count finds every process
+// known again. A refusal is counted for the explanation at exit.
+func (s *Sentry) room(p *Process, need, booked uint64) bool {
+	total := s.cfg.MemoryTotal
+	if !s.mem.unseen.Load() && need+booked <= total {
+		return true
+	}
+	others, allSeen := s.othersVM(p.Tgid)
+	if allSeen {
+		s.mem.unseen.Store(false)
+	}
+	if need+others <= total {
+		return true
+	}
+	if s.limitHit("memory") {
+		s.log.WithField("limit", total).Warn("allocation refused: the sandbox's processes together reached memory.total")
 	}
 	return false
 }
@@ -275,8 +283,7 @@ func kcmpVM(pid1, pid2 int) bool {
 // interpreter, the stack up to its limit) and refuses it with ENOMEM when
 // it does not fit. image is the file the kernel will map, or -1.
 func (c *Call) execRefused(image int) bool {
-	total := c.s.cfg.MemoryTotal
-	if total == 0 {
+	if c.s.cfg.MemoryTotal == 0 {
 		return false
 	}
 	var est uint64
@@ -310,15 +317,7 @@ func (c *Call) execRefused(image int) bool {
 	ts.mu.Lock()
 	booked := s.bookedOthers(p)
 	ts.mu.Unlock()
-	fits := !s.mem.unseen.Load() && est+booked <= total
-	if !fits {
-		others, _ := s.othersVM(p.Tgid)
-		fits = est+others <= total
-	}
-	if !fits {
-		if s.limitHit("memory") {
-			s.log.WithField("limit", total).Warn("allocation refused: the sandbox's processes together reached memory.total")
-		}
+	if !s.room(p, est, booked) {
 		return true
 	}
 	ts.mu.Lock()
