@@ -239,6 +239,11 @@ var programCases = []parityCase{
 		"750", "sub2/nested.txt"),
 	sh("mv", "mv b.txt moved.txt && ls -1 && cat moved.txt", "moved.txt\nnames.txt"),
 	sh("rm-r", "rm -r sub && ls -1", "a.txt\nb.txt\ndata.bin\nnames.txt\n"),
+	// Blocking handlers: each FIFO open waits in the sentry until its peer
+	// opens the other end, which another serving thread must answer (four
+	// readers at once, then their writers).
+	sh("fifo-rendezvous", "for i in 1 2 3 4; do mkfifo f$i; (cat f$i > out$i) & done; for i in 1 2 3 4; do echo msg$i > f$i; done; wait; cat out1 out2 out3 out4",
+		"msg1\nmsg2\nmsg3\nmsg4\n"),
 	host("sort", []string{"/usr/bin/sort", "names.txt"}, "apple\napple\nbanana\ncherry\npear\n"),
 	host("sort-u-r", []string{"/usr/bin/sort", "-u", "-r", "names.txt"}, "pear\ncherry\nbanana\napple\n"),
 	{name: "sort-stdin", argv: []string{"/usr/bin/sort"}, stdin: "c\na\nb\n", want: []string{"a\nb\nc\n"}},

@@ -119,11 +119,3 @@ func (l *Listener) SetSyncWakeUp() error {
 	}
 	return nil
 }
-
-// Orphaned reports whether no task uses the filter any more: then no
-// notification can ever arrive again.
-func (l *Listener) Orphaned() bool {
-	fds := []unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, 0)
-	return err == nil && n == 1 && fds[0].Revents&unix.POLLHUP != 0
-}

@@ -65,6 +65,7 @@ type Sentry struct {
 	watch    watcher
 	tracer   *Tracer // nil: no tracing, and no cost
 	mem      memAccount
+	waiters  waiters // how serving threads wait (wait.go)
 
 	procDevOnce sync.Once
 	procDev     uint64
@@ -127,6 +128,9 @@ func (s *Sentry) Serve(l *seccomp.Listener) error {
 		// Older kernels: correct, only slower across CPUs.
 		s.log.WithError(err).Debug("SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP not available")
 	}
+	if err := s.waiters.init(l.FD()); err != nil {
+		return fmt.Errorf("sentry: listener wait set-up: %w", err)
+	}
 	for i := 0; i < minServers; i++ {
 		s.spawn()
 	}
@@ -140,23 +144,50 @@ func (s *Sentry) spawn() {
 	go s.serve()
 }
 
-// serve is one serving thread. When it takes a notification and no other
-// thread is left waiting, it starts another first, so that a handler that
-// blocks (a FIFO open, a wait) never stalls the rest of the guest.
+// serve is one serving thread (wait.go says how it waits). When it takes a
+// notification and no other thread is left waiting, it starts another
+// first, so that a handler that blocks (a FIFO open, a wait) never stalls
+// the rest of the guest.
 func (s *Sentry) serve() {
 	runtime.LockOSThread()
 	defer s.wg.Done()
 	defer runtime.UnlockOSThread()
+	exit := func() {
+		s.idle.Add(-1)
+		s.threads.Add(-1)
+	}
+	me := &waiter{w: &s.waiters, retire: func() bool {
+		for {
+			n := s.idle.Load()
+			if n <= minServers {
+				return false
+			}
+			if s.idle.CompareAndSwap(n, n-1) {
+				s.threads.Add(-1)
+				return true
+			}
+		}
+	}}
 	var n seccomp.Notif
 	for {
+		switch me.wait() {
+		case waitStopped:
+			exit()
+			return
+		case waitHangup:
+			// No task uses the filter any more: no notification can come.
+			s.waiters.stop()
+			exit()
+			return
+		case waitRetire:
+			return
+		}
 		err := s.listener.Recv(&n)
+		s.waiters.doneReceiving()
 		if err != nil {
-			// ENOENT: the caller died before we got its notification, or
-			// no task uses the filter any more (the guest is gone: the
-			// listener then polls HUP, and RECV would fail forever).
-			if s.closed.Load() || err != unix.ENOENT || s.listener.Orphaned() {
-				s.idle.Add(-1)
-				s.threads.Add(-1)
+			// ENOENT: the caller died before we got its notification.
+			if s.closed.Load() || err != unix.ENOENT {
+				exit()
 				return
 			}
 			continue
@@ -164,11 +195,7 @@ func (s *Sentry) serve() {
 		if s.idle.Add(-1) == 0 && s.threads.Load() < maxServers {
 			s.spawn()
 		}
-		s.handle(&n)
-		if s.idle.Load() >= minServers {
-			s.threads.Add(-1)
-			return
-		}
+		s.handle(&n, me)
 		s.idle.Add(1)
 	}
 }
@@ -180,7 +207,12 @@ func (s *Sentry) Close() {
 		return
 	}
 	if s.listener != nil {
+		s.waiters.stop()
 		s.listener.Close()
+		go func() {
+			s.wg.Wait()
+			s.waiters.release()
+		}()
 	}
 }
 
@@ -293,7 +325,9 @@ func (c *Call) InstallFD(fd int, setfd int, cloexec bool) (int64, unix.Errno) {
 // memory we read belonged to this very call.
 func (c *Call) Valid() bool { return c.s.listener.IDValid(c.notif.ID) }
 
-func (s *Sentry) handle(n *seccomp.Notif) {
+// handle answers n; me (the serving thread) is marked as returning to wait
+// just before the reply that lets the guest run on.
+func (s *Sentry) handle(n *seccomp.Notif, me *waiter) {
 	t, err := s.lookupTask(int(n.Pid))
 	if err != nil {
 		// Unknown task: refuse. A task outside the sandbox cannot reach our
@@ -327,6 +361,9 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 	// come in its order. An fd is then installed without SEND, so that its
 	// number is known before the reply.
 	send := s.tracer == nil
+	if c.addFD < 0 {
+		me.replying() // not for ADDFD: wait.go says why
+	}
 	switch {
 	case c.addFD >= 0:
 		newfd := -1

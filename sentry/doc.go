@@ -1,9 +1,10 @@
 // Package sentry answers the guest's routed syscalls.
 //
 // The dispatcher serves the seccomp listener from OS threads locked with
-// runtime.LockOSThread and blocked in NOTIF_RECV; each notification is
-// decoded, dispatched by number through the syscall table, and answered
-// with a value or -errno by the real Linux ABI. Handlers return
+// runtime.LockOSThread that wait for it to become readable (one of them
+// without the Go runtime's knowledge: wait.go) and then NOTIF_RECV; each
+// notification is decoded, dispatched by number through the syscall
+// table, and answered with a value or -errno by the real Linux ABI. Handlers return
 // (value, errno); only the dispatcher writes the reply.
 //
 // Invariants:

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -42,6 +43,11 @@ run flags:
 
 func main() {
 	sandbox.MaybeInit()
+	if os.Getenv("GOMAXPROCS") == "" {
+		// The sentry's hot waiter keeps a P while the guest runs
+		// (sentry/wait.go): give the rest of the program its usual share.
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
 	if len(os.Args) < 2 {
 		usage()
 		os.Exit(2)
