@@ -680,6 +680,9 @@ func TestEscapeForbiddenSyscalls(t *testing.T) {
 			"tgkill(1, 1, 0) = " + rawErr(3, "ESRCH") + "\n" +
 			"pidfd_open(1) = " + rawErr(3, "ESRCH") + "\n" +
 			"prlimit64(1, NOFILE, NULL, buf) = " + rawErr(3, "ESRCH") + "\n" +
+			"prlimit64(1 | 1<<32, NOFILE, NULL, buf) = " + rawErr(3, "ESRCH") + "\n" +
+			"sched_getattr(1 | 1<<32, buf, 56) = " + rawErr(3, "ESRCH") + "\n" +
+			"prlimit64(1<<32, NOFILE, NULL, buf) = 0\n" +
 			"setpriority(PROCESS, getppid(), 19) = " + rawErr(3, "ESRCH") + "\n" +
 			"setpriority(PGRP, 0, 19) = " + rawErr(1, "EPERM") + "\n" +
 			"setpriority(USER, 0, 19) = " + rawErr(1, "EPERM") + "\n" +

@@ -89,7 +89,21 @@ var conditional = map[int][]seccomp.Cond{
 	unix.SYS_FCNTL: nil, // see fcntlConds
 	// sendto without an address needs no decision.
 	unix.SYS_SENDTO: {{Arg: 4, Mask: ^uint64(0), Value: 0, Ne: true}},
+	// Calls naming a task need a decision only for another task than the
+	// caller (pid 0). The kernel reads the pid as a 32-bit int; a register
+	// with only high bits set is routed, and the handler sees pid 0.
+	// glibc's start-up asks prlimit64(0, ...) in every new program.
+	unix.SYS_PRLIMIT64:             selfTask,
+	unix.SYS_SCHED_SETAFFINITY:     selfTask,
+	unix.SYS_SCHED_SETPARAM:        selfTask,
+	unix.SYS_SCHED_SETSCHEDULER:    selfTask,
+	unix.SYS_SCHED_SETATTR:         selfTask,
+	unix.SYS_SCHED_GETATTR:         selfTask,
+	unix.SYS_SCHED_RR_GET_INTERVAL: selfTask,
 }
+
+// selfTask routes a call whose first argument (a pid) is not 0.
+var selfTask = []seccomp.Cond{{Arg: 0, Mask: ^uint64(0), Value: 0, Ne: true}}
 
 var fcntlConds = [][]seccomp.Cond{
 	{{Arg: 1, Mask: 0xffffffff, Value: unix.F_DUPFD}},

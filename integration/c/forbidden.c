@@ -92,6 +92,11 @@ static void c_outside(void)
 	show("tgkill(1, 1, 0)", R(SYS_tgkill, 1, 1, 0));
 	show("pidfd_open(1)", R(SYS_pidfd_open, 1, 0));
 	show("prlimit64(1, NOFILE, NULL, buf)", R(SYS_prlimit64, 1, 7, 0, (long)&(long[2]){0}));
+	/* The filter passes pid 0 (the caller) unrouted; the kernel reads the
+	 * pid as 32 bits, so high bits must not smuggle pid 1 past it. */
+	show("prlimit64(1 | 1<<32, NOFILE, NULL, buf)", R(SYS_prlimit64, 1L | 1L << 32, 7, 0, (long)&(long[2]){0}));
+	show("sched_getattr(1 | 1<<32, buf, 56)", R(SYS_sched_getattr, 1L | 1L << 32, (long)&(long[8]){0}, 56, 0));
+	show("prlimit64(1<<32, NOFILE, NULL, buf)", R(SYS_prlimit64, 1L << 32, 7, 0, (long)&(long[2]){0}));
 	unsigned long cpu0 = 1;
 	show("setpriority(PROCESS, getppid(), 19)", R(SYS_setpriority, 0, getppid(), 19));
 	show("setpriority(PGRP, 0, 19)", R(SYS_setpriority, 1, 0, 19));
