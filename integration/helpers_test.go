@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"io/fs"
 	"os"
@@ -71,6 +72,19 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	closeInheritedFds()
+	// The sched parity case sets nice values 3..7 and the guest has no
+	// CAP_SYS_NICE: from a caller already at a higher nice (a background
+	// job), natively root may lower it and the guest may not. Start every
+	// run at nice 0 where we can (as root; otherwise the caller's nice is
+	// what it is). Nice is per thread: every thread of ours, so that new
+	// ones, cloned from them, start at 0 too.
+	if ents, err := os.ReadDir("/proc/self/task"); err == nil {
+		for _, e := range ents {
+			if tid, err := strconv.Atoi(e.Name()); err == nil {
+				unix.Setpriority(unix.PRIO_PROCESS, tid, 0)
+			}
+		}
+	}
 	code := m.Run()
 	os.RemoveAll(scratch)
 	os.Exit(code)
