@@ -122,6 +122,10 @@ const (
 )
 
 // Serve starts serving l. It returns at once; Close stops it.
+//
+// While the guest runs, one serving thread keeps a P of the Go runtime
+// (wait.go): a program that runs sandboxes should allow for one more P per
+// sandbox it serves at a time (cmd/sandbox adds one).
 func (s *Sentry) Serve(l *seccomp.Listener) error {
 	s.listener = l
 	if err := l.SetSyncWakeUp(); err != nil {
@@ -129,6 +133,7 @@ func (s *Sentry) Serve(l *seccomp.Listener) error {
 		s.log.WithError(err).Debug("SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP not available")
 	}
 	if err := s.waiters.init(l.FD()); err != nil {
+		// Close then closes the listener only: init left no fd behind.
 		return fmt.Errorf("sentry: listener wait set-up: %w", err)
 	}
 	for i := 0; i < minServers; i++ {
@@ -156,10 +161,10 @@ func (s *Sentry) serve() {
 		s.idle.Add(-1)
 		s.threads.Add(-1)
 	}
-	me := &waiter{w: &s.waiters, retire: func() bool {
+	me := &waiter{w: &s.waiters, retire: func(keep int32) bool {
 		for {
 			n := s.idle.Load()
-			if n <= minServers {
+			if n <= keep {
 				return false
 			}
 			if s.idle.CompareAndSwap(n, n-1) {

@@ -117,17 +117,22 @@ func (w *waiters) setArmed(on bool) {
 
 // stop wakes every waiter for good.
 func (w *waiters) stop() {
-	one := [8]byte{1}
-	unix.Write(w.stopFD, one[:])
+	if w.stopFD >= 0 {
+		one := [8]byte{1}
+		unix.Write(w.stopFD, one[:])
+	}
 }
 
-// release closes the shared fds once no thread uses them.
+// release closes the shared fds once no thread uses them (or after a
+// failed init); a second call does nothing.
 func (w *waiters) release() {
 	if w.spareEP >= 0 {
 		unix.Close(w.spareEP)
+		w.spareEP = -1
 	}
 	if w.stopFD >= 0 {
 		unix.Close(w.stopFD)
+		w.stopFD = -1
 	}
 }
 
@@ -143,9 +148,18 @@ const (
 
 // waiter is one serving thread's part.
 type waiter struct {
-	w      *waiters
-	retire func() bool // true: this idle thread may exit (and is no longer counted)
+	w *waiters
+	// retire tells whether this idle thread may exit, given how many
+	// threads may stay waiting (then it is no longer counted).
+	retire func(keep int32) bool
 }
+
+// maxIdle: a spare woken for a call another thread took retires when more
+// than this many threads wait. Spares share one level-triggered epoll
+// instance, so while the listener is armed each notification wakes them
+// one after the other; without this, a burst of blocking calls would leave
+// up to maxServers threads behind, all woken for every call.
+const maxIdle = 4
 
 // replying is called just before the reply that lets the guest run on (see
 // the invariant above: the caller must not block before it waits again).
@@ -170,7 +184,7 @@ func (t *waiter) wait() waitResult {
 			continue // EINTR
 		}
 		if n == 0 {
-			if t.retire() {
+			if t.retire(minServers) {
 				return waitRetire
 			}
 			continue
@@ -179,11 +193,17 @@ func (t *waiter) wait() waitResult {
 			return r
 		}
 		if !w.receiving.CompareAndSwap(false, true) {
+			if t.retire(maxIdle) {
+				return waitRetire
+			}
 			runtime.Gosched() // another thread is taking it
 			continue
 		}
 		if !w.pending() {
 			w.receiving.Store(false)
+			if t.retire(maxIdle) {
+				return waitRetire
+			}
 			continue
 		}
 		return waitReady

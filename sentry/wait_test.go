@@ -51,7 +51,7 @@ func TestWaitResults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, wr := newTestWaiters(t)
-			c := waitAsync(&waiter{w: w, retire: func() bool { return false }})
+			c := waitAsync(&waiter{w: w, retire: func(int32) bool { return false }})
 			time.Sleep(20 * time.Millisecond) // past one hot slice
 			tc.act(w, wr)
 			select {
@@ -74,7 +74,7 @@ func TestHotWaitLetsTheWorldStop(t *testing.T) {
 	if !w.raw {
 		t.Fatal("with 2 Ps the hot waiter should wait raw")
 	}
-	c := waitAsync(&waiter{w: w, retire: func() bool { return false }})
+	c := waitAsync(&waiter{w: w, retire: func(int32) bool { return false }})
 	time.Sleep(5 * time.Millisecond)
 	var worst time.Duration
 	for i := 0; i < 20; i++ {
@@ -98,8 +98,8 @@ func TestHotWaitLetsTheWorldStop(t *testing.T) {
 func TestOneReceiverAtATime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	w, wr := newTestWaiters(t)
-	a := waitAsync(&waiter{w: w, retire: func() bool { return false }})
-	b := waitAsync(&waiter{w: w, retire: func() bool { return false }})
+	a := waitAsync(&waiter{w: w, retire: func(int32) bool { return false }})
+	b := waitAsync(&waiter{w: w, retire: func(int32) bool { return false }})
 	time.Sleep(10 * time.Millisecond)
 	unix.Write(wr, []byte{1})
 	var first <-chan waitResult

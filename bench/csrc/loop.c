@@ -26,7 +26,7 @@ static int cmp(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
 	if (argc < 3) {
-		fprintf(stderr, "usage: loop getppid|openat N\n");
+		fprintf(stderr, "usage: loop getppid|openat|idle|forkexec N\n");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -56,6 +56,19 @@ int main(int argc, char **argv) {
 				}
 				close(fd);
 			}
+		} else if (strcmp(argv[1], "idle") == 0) {
+			/* A routed call after 1 ms of sleep, as programs that compute
+			 * between syscalls make them; only the call is timed. */
+			double in = 0;
+			struct timespec gap = {0, 1000000};
+			for (long i = 0; i < n; i++) {
+				nanosleep(&gap, NULL);
+				double a = now();
+				syscall(SYS_umask, 022);
+				in += now() - a;
+			}
+			per[r] = in / n;
+			continue;
 		} else if (strcmp(argv[1], "forkexec") == 0) {
 			for (long i = 0; i < n; i++) {
 				pid_t p = fork();
