@@ -200,7 +200,7 @@ func (s *Sentry) serve() {
 		if s.idle.Add(-1) == 0 && s.threads.Load() < maxServers {
 			s.spawn()
 		}
-		s.handle(&n, me)
+		s.handle(&n)
 		s.idle.Add(1)
 	}
 }
@@ -330,9 +330,8 @@ func (c *Call) InstallFD(fd int, setfd int, cloexec bool) (int64, unix.Errno) {
 // memory we read belonged to this very call.
 func (c *Call) Valid() bool { return c.s.listener.IDValid(c.notif.ID) }
 
-// handle answers n; me (the serving thread) is marked as returning to wait
-// just before the reply that lets the guest run on.
-func (s *Sentry) handle(n *seccomp.Notif, me *waiter) {
+// handle answers n.
+func (s *Sentry) handle(n *seccomp.Notif) {
 	t, err := s.lookupTask(int(n.Pid))
 	if err != nil {
 		// Unknown task: refuse. A task outside the sandbox cannot reach our
@@ -366,9 +365,6 @@ func (s *Sentry) handle(n *seccomp.Notif, me *waiter) {
 	// come in its order. An fd is then installed without SEND, so that its
 	// number is known before the reply.
 	send := s.tracer == nil
-	if c.addFD < 0 {
-		me.replying() // not for ADDFD: wait.go says why
-	}
 	switch {
 	case c.addFD >= 0:
 		newfd := -1

@@ -35,20 +35,14 @@ import (
 // the hot waiter waits the ordinary way.
 //
 // The other threads, spares, wait in one shared epoll instance that
-// reports the listener only while it is armed. It is armed while a thread
-// runs a handler (which may block: a FIFO open) and disarmed when the
-// thread replies and comes back, so a guest's next call, often made before
-// the answering thread is back in wait (the reply woke the guest on that
-// thread's CPU), waits for the hot thread rather than waking a spare the
-// slow way on the other CPU. The invariant: while the listener has a
-// pending notification, the spares are armed or some thread is on its way
-// to the hot wait without blocking.
-//
-// Replies that install an fd (ADDFD) leave the spares armed: the answering
-// thread then waits for the guest to take the fd, and the guest, woken on
-// the other CPU by an ordinary wake-up, runs on and makes its next call
-// before that thread is back; a spare takes it sooner (open+close in a
-// loop: +37 us with the spares armed, +90 us disarmed).
+// reports the listener only while it is armed: whenever no thread waits in
+// the hot wait (the hot waiter disarms it just before its ppoll and arms it
+// again once it has received, or before it yields). A notification must be
+// received as soon as some thread is free: until it is, a signal makes the
+// guest's call fail with EINTR (or restart under SA_RESTART), even a call
+// that never fails so natively (dup2). Leaving the guest's next call for
+// the thread that has just replied (its reply woke the guest on its CPU)
+// made tight loops faster but lengthened that window.
 const (
 	hotSlice = 10 * time.Millisecond
 	hotIdle  = 100 * time.Millisecond
@@ -161,10 +155,6 @@ type waiter struct {
 // up to maxServers threads behind, all woken for every call.
 const maxIdle = 4
 
-// replying is called just before the reply that lets the guest run on (see
-// the invariant above: the caller must not block before it waits again).
-func (t *waiter) replying() { t.w.setArmed(false) }
-
 // wait blocks until a notification is pending and this thread may RECV.
 func (t *waiter) wait() waitResult {
 	w := t.w
@@ -225,6 +215,9 @@ func (w *waiters) waitHot() (r waitResult, done bool) {
 	}
 	if e != 0 || n == 0 {
 		// Timed out or interrupted: give a stop-the-world its chance.
+		// Gosched on a locked thread can take a while; the spares cover
+		// for it.
+		w.setArmed(true)
 		runtime.Gosched()
 		return 0, false
 	}
