@@ -1,7 +1,6 @@
 package sentry
 
 import (
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,7 +106,7 @@ func (s *Sentry) watchBlocked() {
 // signalPending reads the task's signal state: a signal that is pending,
 // not blocked and not ignored would interrupt an interruptible sleep.
 func signalPending(tid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	b, err := readProc("/proc/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
 		return false
 	}

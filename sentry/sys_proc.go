@@ -419,7 +419,7 @@ func sysGetgroups(c *Call) (int64, unix.Errno) {
 	if size < 0 {
 		return 0, unix.EINVAL
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.Task.Tid) + "/status")
+	b, err := readProc("/proc/" + strconv.Itoa(c.Task.Tid) + "/status")
 	if err != nil {
 		return 0, unix.ESRCH
 	}

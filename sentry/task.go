@@ -1,7 +1,6 @@
 package sentry
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"strconv"
@@ -138,15 +137,12 @@ type tasks struct {
 }
 
 func procStatus(tid int) (tgid, ppid int, err error) {
-	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/status")
+	b, err := readProc("/proc/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
 	tgid, ppid = -1, -1
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
 			tgid, _ = strconv.Atoi(strings.TrimSpace(v))
 		} else if v, ok := strings.CutPrefix(line, "PPid:"); ok {
@@ -158,6 +154,34 @@ func procStatus(tid int) (tgid, ppid int, err error) {
 		return 0, 0, fmt.Errorf("parse /proc/%d/status", tid)
 	}
 	return tgid, ppid, nil
+}
+
+// readProc reads a small procfs file with plain system calls: os.ReadFile
+// would also try to register it with the Go poller (five more calls, on
+// every new guest task).
+func readProc(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
 }
 
 const pidfdThread = unix.O_EXCL // PIDFD_THREAD
@@ -261,7 +285,7 @@ func (s *Sentry) deadParentSnapshot() *forkSnapshot {
 // its cwd mapped back into the guest's view (or "/"), and its umask.
 func (s *Sentry) fsFromProc(tid int) *FSContext {
 	f := &FSContext{umask: 0o022}
-	if b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status"); err == nil {
+	if b, err := readProc("/proc/" + strconv.Itoa(tid) + "/status"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
 				if u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
@@ -474,7 +498,7 @@ func (s *Sentry) descendants() []int {
 		queue = queue[1:]
 		tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
 		for _, t := range tasks {
-			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
+			b, err := readProc("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
 			if err != nil {
 				continue
 			}
