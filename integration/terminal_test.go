@@ -205,6 +205,12 @@ func TestPtys(t *testing.T) {
 	script := `import os, pty, subprocess, sys
 m, s = pty.openpty(); os.write(s, b"hi\n"); print("echo:", os.read(m, 10))
 name = os.ttyname(s); os.close(os.open(name, os.O_RDWR)); print("reopen own: ok")
+os.chmod(name, 0o620); os.utime(name, (1, 2)); st = os.stat(name)
+print("chmod own:", oct(st.st_mode & 0o777), st.st_mtime)
+try:
+    os.chmod(sys.argv[1], 0o666); print("chmod host pty: ok")
+except OSError as e:
+    print("chmod host pty:", e.errno)
 try:
     os.open(sys.argv[1], os.O_RDWR); print("host pty: opened")
 except OSError as e:
@@ -213,7 +219,7 @@ out = subprocess.run(["script", "-qc", "echo in-script", "/dev/null"], capture_o
 print("script:", out.returncode, b"in-script" in out.stdout)
 `
 	res := runSandbox(t, runSpec{Dir: t.TempDir()}, nil, "/usr/bin/python3", "-c", script, hostPts)
-	want := "echo: b'hi\\r\\n'\nreopen own: ok\nhost pty: 13\nscript: 0 True\n"
+	want := "echo: b'hi\\r\\n'\nreopen own: ok\nchmod own: 0o620 2.0\nchmod host pty: 30\nhost pty: 13\nscript: 0 True\n"
 	if string(res.Stdout) != want {
 		t.Errorf("want:\n%s\n%s", want, res.describe())
 	}

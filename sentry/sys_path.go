@@ -123,7 +123,15 @@ func chmod(c *Call, dirfd, pathArg int, mode uint32, flags int) (int64, unix.Err
 		// Linux cannot chmod a symlink itself.
 		return 0, unix.EOPNOTSUPP
 	}
-	return pathCall(c, dirfd, pathArg, func(ctx vfs.Ctx, p string) unix.Errno { return c.s.fs.Chmod(ctx, p, mode&0o7777) })
+	return pathCall(c, dirfd, pathArg, func(ctx vfs.Ctx, p string) unix.Errno {
+		errno := c.s.fs.Chmod(ctx, p, mode&0o7777)
+		if errno == unix.EROFS {
+			if e, ok := c.s.ptyMeta(ctx, p, true, func(h string) error { return unix.Chmod(h, mode&0o7777) }); ok {
+				return e
+			}
+		}
+		return errno
+	})
 }
 func sysChmod(c *Call) (int64, unix.Errno)    { return chmod(c, atFDCWD, 0, uint32(c.Arg(1)), 0) }
 func sysFchmodat(c *Call) (int64, unix.Errno) { return chmod(c, c.Int(0), 1, uint32(c.Arg(2)), 0) }
@@ -135,8 +143,15 @@ func chown(c *Call, dirfd, pathArg int, uid, gid int, flags int) (int64, unix.Er
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|atEmptyPath) != 0 {
 		return 0, unix.EINVAL
 	}
+	follow := flags&unix.AT_SYMLINK_NOFOLLOW == 0
 	return pathCall(c, dirfd, pathArg, func(ctx vfs.Ctx, p string) unix.Errno {
-		return c.s.fs.Chown(ctx, p, uid, gid, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+		errno := c.s.fs.Chown(ctx, p, uid, gid, follow)
+		if errno == unix.EROFS {
+			if e, ok := c.s.ptyMeta(ctx, p, follow, func(h string) error { return unix.Chown(h, uid, gid) }); ok {
+				return e
+			}
+		}
+		return errno
 	})
 }
 func sysChown(c *Call) (int64, unix.Errno) { return chown(c, atFDCWD, 0, c.Int(1), c.Int(2), 0) }
@@ -184,8 +199,20 @@ func sysUtimensat(c *Call) (int64, unix.Errno) {
 		})
 	}
 	return pathCall(c, dirfd, 1, func(ctx vfs.Ctx, p string) unix.Errno {
-		return c.s.fs.Utimens(ctx, p, ts, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+		return utimens(c, ctx, p, ts, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	})
+}
+
+// utimens sets times by path; the guest's own ptys are changed on the
+// host's devpts (ptyMeta).
+func utimens(c *Call, ctx vfs.Ctx, p string, ts []unix.Timespec, follow bool) unix.Errno {
+	errno := c.s.fs.Utimens(ctx, p, ts, follow)
+	if errno == unix.EROFS {
+		if e, ok := c.s.ptyMeta(ctx, p, follow, func(h string) error { return unix.UtimesNanoAt(unix.AT_FDCWD, h, ts, 0) }); ok {
+			return e
+		}
+	}
+	return errno
 }
 
 func sysUtimes(c *Call) (int64, unix.Errno) {
@@ -202,7 +229,7 @@ func sysUtimes(c *Call) (int64, unix.Errno) {
 		}
 		ts = []unix.Timespec{unix.NsecToTimespec(unix.TimevalToNsec(tv[0])), unix.NsecToTimespec(unix.TimevalToNsec(tv[1]))}
 	}
-	return pathCall(c, atFDCWD, 0, func(ctx vfs.Ctx, p string) unix.Errno { return c.s.fs.Utimens(ctx, p, ts, true) })
+	return pathCall(c, atFDCWD, 0, func(ctx vfs.Ctx, p string) unix.Errno { return utimens(c, ctx, p, ts, true) })
 }
 
 func sysUtime(c *Call) (int64, unix.Errno) {
@@ -214,7 +241,7 @@ func sysUtime(c *Call) (int64, unix.Errno) {
 		}
 		ts = []unix.Timespec{{Sec: ut.Actime}, {Sec: ut.Modtime}}
 	}
-	return pathCall(c, atFDCWD, 0, func(ctx vfs.Ctx, p string) unix.Errno { return c.s.fs.Utimens(ctx, p, ts, true) })
+	return pathCall(c, atFDCWD, 0, func(ctx vfs.Ctx, p string) unix.Errno { return utimens(c, ctx, p, ts, true) })
 }
 
 // mknod: FIFOs and regular files are fine; device nodes are refused, as in

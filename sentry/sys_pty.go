@@ -1,9 +1,12 @@
 package sentry
 
 import (
+	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"sandbox/vfs"
 )
 
 // Pseudo-terminals live in the host's devpts instance, which also holds the
@@ -72,4 +75,40 @@ func (s *Sentry) checkPty(fd int) unix.Errno {
 		return unix.EACCES
 	}
 	return 0
+}
+
+// ptyMeta runs op (a chmod, chown or utimes by path) on the pty slave that
+// guest path p names, when it is one of the guest's: the view mounts the
+// host's devpts read-only, but a program may change its own terminal's
+// mode, owner and times, as Linux lets it (grantpt, script(1), chmod of
+// $(tty)). done is false when p is not such a pty; then the caller's answer
+// stands. op gets a path that names the device node itself, and runs with
+// the sentry's credentials, as every path operation does.
+func (s *Sentry) ptyMeta(ctx vfs.Ctx, p string, follow bool, op func(path string) error) (errno unix.Errno, done bool) {
+	st, e := s.fs.Stat(ctx, p, follow)
+	if e != 0 || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return 0, false
+	}
+	n, ok := ptyNumber(st.Rdev)
+	if !ok || !s.ptys.has(n) {
+		return 0, false
+	}
+	// O_PATH: the device is not opened, and the fd pins the very node
+	// checked, whatever happens to the number meanwhile.
+	fd, err := unix.Open("/dev/pts/"+strconv.FormatUint(uint64(n), 10), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(fd)
+	var fst unix.Stat_t
+	if unix.Fstat(fd, &fst) != nil || fst.Rdev != st.Rdev || fst.Dev != st.Dev {
+		return 0, false
+	}
+	if err := op("/proc/self/fd/" + strconv.Itoa(fd)); err != nil {
+		if en, ok := err.(unix.Errno); ok {
+			return en, true
+		}
+		return unix.EIO, true
+	}
+	return 0, true
 }
