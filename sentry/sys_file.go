@@ -137,8 +137,8 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 		return 0, errno
 	}
 	if o.FD >= 0 && !o.IsDir {
-		// One fstat (~0.3 us): judged by device number, not by path.
-		if e := c.s.checkPty(o.FD); e != 0 {
+		// Judged by device number (from the open's own fstat), not by path.
+		if e := c.s.checkPty(o.FD, o.Mode, o.Rdev); e != 0 {
 			unix.Close(o.FD)
 			return c.deny(e, "a terminal the sandbox did not create")
 		}

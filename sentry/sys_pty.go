@@ -60,9 +60,17 @@ func (p *ptys) addOwnTerminals() {
 
 // checkPty vets a file the sentry opened for the guest: a new pty master
 // records its slave's number, and a pty slave must be one of the guest's.
-func (s *Sentry) checkPty(fd int) unix.Errno {
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+// mode and rdev are the file's when known (mode 0: fstat it here).
+func (s *Sentry) checkPty(fd int, mode uint32, rdev uint64) unix.Errno {
+	if mode == 0 {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil {
+			return 0
+		}
+		mode, rdev = st.Mode, st.Rdev
+	}
+	st := unix.Stat_t{Mode: mode, Rdev: rdev}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		return 0
 	}
 	if unix.Major(st.Rdev) == 5 && unix.Minor(st.Rdev) == 2 { // ptmx

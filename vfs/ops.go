@@ -86,6 +86,10 @@ type Opened struct {
 	Guest string // canonical guest path
 	Mount *Mount
 	IsDir bool
+	// Mode and Rdev are the opened file's, from the fstat that set IsDir
+	// (Mode 0: not known).
+	Mode  uint32
+	Rdev  uint64
 	FDRef int // >= 0: the path named fd FDRef of process FDPid (caller reopens it)
 	FDPid int
 }
@@ -295,8 +299,10 @@ func downgradePath(fd int, flags int) (int, unix.Errno) {
 
 func (fs *FS) opened(fd int, guest string, m *Mount) Opened {
 	var st unix.Stat_t
-	isDir := unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
-	return Opened{FD: fd, Guest: guest, Mount: m, IsDir: isDir, FDRef: -1}
+	if unix.Fstat(fd, &st) != nil {
+		return Opened{FD: fd, Guest: guest, Mount: m, FDRef: -1}
+	}
+	return Opened{FD: fd, Guest: guest, Mount: m, IsDir: st.Mode&unix.S_IFMT == unix.S_IFDIR, Mode: st.Mode, Rdev: st.Rdev, FDRef: -1}
 }
 
 func isDevice(fd int, name string) bool {
