@@ -255,8 +255,9 @@ func devTree(cfg *vfs.Config, scratch string) error {
 			return err
 		}
 		f.Close()
-		// Devices are writable whatever the mount says, as in Linux.
-		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/" + d, Host: "/dev/" + d})
+		// Devices are writable whatever the mount says, as in Linux; the
+		// nodes themselves are the host's.
+		cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/" + d, Host: "/dev/" + d, Device: true})
 	}
 	// A private /dev/shm (POSIX shared memory and semaphores), like /tmp.
 	shm := filepath.Join(scratch, "shm")
@@ -277,7 +278,7 @@ func devTree(cfg *vfs.Config, scratch string) error {
 			if err := os.Mkdir(filepath.Join(dev, "pts"), 0o755); err != nil {
 				return err
 			}
-			cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/ptmx", Host: "/dev/ptmx"},
+			cfg.Mounts = append(cfg.Mounts, vfs.MountSpec{Guest: "/dev/ptmx", Host: "/dev/ptmx", Device: true},
 				vfs.MountSpec{Guest: "/dev/pts", Host: "/dev/pts", ReadOnly: true})
 		}
 	}

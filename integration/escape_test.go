@@ -1064,3 +1064,69 @@ func TestScratchTreesDenied(t *testing.T) {
 		t.Fatalf("script did not run\n%s", res.describe())
 	}
 }
+
+// TestEscapeMetadataThroughFD: the mode, owner, times and xattrs of files
+// in read-only mounts, and of the host's device nodes in /dev, are not the
+// guest's to change, however it names them: by path, through
+// /proc/self/fd/N or /dev/fd/N, or by fd (fchmod). Checked from outside:
+// the host files keep their metadata. (The /proc/self/fd forms once went
+// around the read-only check, and /dev/zero's mode could be changed.)
+func TestEscapeMetadataThroughFD(t *testing.T) {
+	ro := t.TempDir()
+	f := filepath.Join(ro, "f")
+	if err := os.WriteFile(f, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Unix(1000000, 0)
+	if err := os.Chtimes(f, old, old); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func() string {
+		var b strings.Builder
+		for _, p := range []string{f, "/dev/zero", "/dev/null"} {
+			var st unix.Stat_t
+			if err := unix.Stat(p, &st); err != nil {
+				t.Fatal(err)
+			}
+			x, _ := unix.Getxattr(p, "user.x", make([]byte, 8))
+			fmt.Fprintf(&b, "%s mode %o uid %d mtime %d xattr %d\n", p, st.Mode, st.Uid, st.Mtim.Sec, x)
+		}
+		return b.String()
+	}
+	before := snapshot()
+	script := `import os, sys
+ro = sys.argv[1]
+fd = os.open(ro, os.O_RDONLY)
+z = os.open('/dev/zero', os.O_RDONLY)
+uid = os.getuid() + 1
+for name, f in [
+    ('chmod', lambda: os.chmod(ro, 0o600)),
+    ('chmod /proc/self/fd', lambda: os.chmod('/proc/self/fd/%d' % fd, 0o600)),
+    ('utime /proc/self/fd', lambda: os.utime('/proc/self/fd/%d' % fd, (1, 1))),
+    ('chown /dev/fd', lambda: os.chown('/dev/fd/%d' % fd, uid, -1)),
+    ('setxattr /proc/self/fd', lambda: os.setxattr('/proc/self/fd/%d' % fd, 'user.x', b'1')),
+    ('fchmod', lambda: os.fchmod(fd, 0o600)),
+    ('chmod /dev/zero', lambda: os.chmod('/dev/zero', 0o600)),
+    ('fchmod /dev/zero', lambda: os.fchmod(z, 0o600)),
+    ('utime /dev/null', lambda: os.utime('/dev/null', (1, 1))),
+    ('chmod /dev/zero /proc/self/fd', lambda: os.chmod('/proc/self/fd/%d' % z, 0o600)),
+]:
+    try:
+        f(); print(name, 'changed')
+    except OSError as e:
+        print(name, e.errno)
+`
+	res := runSandbox(t, runSpec{Dir: t.TempDir()}, []string{"--ro", ro}, "/usr/bin/python3", "-c", script, f)
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	if res.Status != 0 || len(lines) != 10 {
+		t.Fatalf("guest did not run every case\n%s", res.describe())
+	}
+	for _, l := range lines {
+		if !strings.HasSuffix(l, " 30") {
+			t.Errorf("%s: want EROFS (30)", l)
+		}
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("host metadata changed:\nbefore:\n%safter:\n%s", before, after)
+	}
+}

@@ -44,17 +44,21 @@ func fdMount(c *Call, fd int) (nfd int, m *vfs.Mount, fileish bool, errno unix.E
 }
 
 // fdForChange returns the sentry's copy of the guest's fd, or EROFS when
-// the file lives in a read-only mount of the guest's view.
+// the file's metadata is not the guest's to change (vfs.FS.MayChange): a
+// read-only or device mount of the view. The guest's own ptys are its own,
+// as in Linux.
 func fdForChange(c *Call, fd int) (int, unix.Errno) {
-	nfd, m, fileish, errno := fdMount(c, fd)
-	if errno != 0 || !fileish {
-		return nfd, errno
+	nfd, errno := c.getFD(fd)
+	if errno != 0 {
+		return -1, errno
 	}
-	if m == nil || m.ReadOnly {
-		// Outside every mount (or deleted from one): nothing the guest may
-		// change.
+	var st unix.Stat_t
+	if unix.Fstat(nfd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && c.s.ownPty(&st) {
+		return nfd, 0
+	}
+	if errno := c.s.fs.MayChange(nfd); errno != 0 {
 		unix.Close(nfd)
-		return -1, unix.EROFS
+		return -1, errno
 	}
 	return nfd, 0
 }

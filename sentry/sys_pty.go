@@ -37,6 +37,13 @@ func (p *ptys) has(n uint32) bool {
 	return p.own[n]
 }
 
+// ownPty tells whether st (a character device) is a pty slave of the
+// guest's.
+func (s *Sentry) ownPty(st *unix.Stat_t) bool {
+	n, ok := ptyNumber(st.Rdev)
+	return ok && s.ptys.has(n)
+}
+
 // ptyNumber returns the pty number of a UNIX98 pty slave device.
 func ptyNumber(rdev uint64) (uint32, bool) {
 	maj, min := unix.Major(rdev), unix.Minor(rdev)

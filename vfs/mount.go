@@ -58,7 +58,11 @@ type MountSpec struct {
 	Guest    string // absolute guest path
 	Host     string // host path (Bind)
 	ReadOnly bool
-	Kind     Kind
+	// Device marks a bind of a host device node: the guest may open it
+	// for writing, but its mode, owner, times and xattrs are the host's
+	// (EROFS, as on a read-only mount).
+	Device bool
+	Kind   Kind
 	// Dir, when set, is the mount's root instead of the directory at Host:
 	// a tmpfs the sandbox mounted in a namespace of its own at the path
 	// Host names, which is what the kernel reports for files in it.
@@ -78,6 +82,7 @@ type Mount struct {
 	Guest    string
 	Host     string
 	ReadOnly bool
+	Device   bool // MountSpec.Device
 	Kind     Kind
 	fd       int // O_PATH fd of the host root of the mount
 	isDir    bool
@@ -164,7 +169,7 @@ func New(cfg Config) (*FS, error) {
 	}
 	for _, s := range specs {
 		g := cleanAbs(s.Guest)
-		m := &Mount{Guest: g, Host: s.Host, ReadOnly: s.ReadOnly, Kind: s.Kind, fd: -1}
+		m := &Mount{Guest: g, Host: s.Host, ReadOnly: s.ReadOnly, Device: s.Device, Kind: s.Kind, fd: -1}
 		switch s.Kind {
 		case Bind, ProcDir:
 			fd, err := unix.Open(s.source(), unix.O_PATH|unix.O_CLOEXEC, 0)

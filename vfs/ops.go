@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -656,8 +657,31 @@ func (fs *FS) Symlink(target string, c Ctx, newpath string) unix.Errno {
 	return 0
 }
 
+// metaLocked tells whether the metadata of m's objects may not change: a
+// read-only mount, or a host device node.
+func (m *Mount) metaLocked() bool { return m.ReadOnly || m.Device }
+
+// MayChange tells whether the metadata (mode, owner, times, xattrs) of
+// the file that fd refers to may change: EROFS when it lives in a
+// read-only or device mount of the view, or outside every mount (a deleted
+// file included). Pipes and sockets, which have no path, may change.
+func (fs *FS) MayChange(fd int) unix.Errno {
+	host, err := os.Readlink("/proc/self/fd/" + itoa(fd))
+	if err != nil {
+		return unix.EBADF
+	}
+	if !strings.HasPrefix(host, "/") {
+		return 0 // pipe:[n], socket:[n], anon_inode:[...]
+	}
+	if _, m := fs.GuestPathOf(host); m == nil || m.metaLocked() {
+		return unix.EROFS
+	}
+	return 0
+}
+
 // withTarget runs fn on the object a path names, after the read-only check
-// for operations that modify it.
+// for operations that modify it (metadata operations: chmod, chown,
+// utimens, xattrs).
 func (fs *FS) withTarget(c Ctx, path string, follow, modifies bool, fn func(fd int, name string) error) unix.Errno {
 	e, errno := fs.lookupExisting(c, path, follow)
 	if errno != 0 {
@@ -674,6 +698,13 @@ func (fs *FS) withTarget(c Ctx, path string, follow, modifies bool, fn func(fd i
 			return errno
 		}
 		defer unix.Close(gfd)
+		// The file the fd refers to is judged like any other: naming it
+		// through /proc must not get around a read-only mount.
+		if modifies {
+			if errno := fs.MayChange(gfd); errno != 0 {
+				return errno
+			}
+		}
 		if err := fn(gfd, ""); err != nil {
 			return err.(unix.Errno)
 		}
@@ -686,7 +717,7 @@ func (fs *FS) withTarget(c Ctx, path string, follow, modifies bool, fn func(fd i
 			return errno
 		}
 	}
-	if modifies && e.Mount().ReadOnly {
+	if modifies && e.Mount().metaLocked() {
 		return unix.EROFS
 	}
 	if err := fn(fd, name); err != nil {
