@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -227,5 +230,84 @@ print("script:", out.returncode, b"in-script" in out.stdout)
 	native := runNative(t, runSpec{Dir: t.TempDir()}, "/usr/bin/python3", "-c", script, hostPts)
 	if !strings.Contains(string(native.Stdout), "host pty: opened") {
 		t.Errorf("native run could not open %s either: the test proves nothing\n%s", hostPts, native.describe())
+	}
+}
+
+// TestPtyNumberReused: a pty the guest made and closed is not the guest's
+// any more, even when a host session gets the same number next (Linux hands
+// out the lowest free one): the guest can neither open it nor change its
+// mode.
+func TestPtyNumberReused(t *testing.T) {
+	if _, err := os.Stat("/dev/ptmx"); err != nil {
+		t.Skipf("no /dev/ptmx on this host: %v", err)
+	}
+	sb := requireSandbox(t)
+	script := `import os, sys
+m = os.open('/dev/ptmx', os.O_RDWR | os.O_NOCTTY)
+import fcntl, struct, termios
+n = struct.unpack('I', fcntl.ioctl(m, 0x80045430, b'\0\0\0\0'))[0]  # TIOCGPTN
+os.close(m)
+print(n, flush=True)
+sys.stdin.readline()
+p = '/dev/pts/%d' % n
+for name, f in [('open', lambda: os.close(os.open(p, os.O_RDWR | os.O_NOCTTY))), ('chmod', lambda: os.chmod(p, 0o666))]:
+    try:
+        f(); print(name, 'ok')
+    except OSError as e:
+        print(name, e.errno)
+`
+	cmd := exec.Command(sb, "run", "--", "/usr/bin/python3", "-c", script)
+	cmd.Dir = t.TempDir()
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	rd := bufio.NewReader(stdout)
+	line, err := rd.ReadString('\n')
+	n, perr := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || perr != nil {
+		t.Fatalf("guest: %q %v", line, err)
+	}
+	// Take host ptys until one gets the guest's old number.
+	var got bool
+	for i := 0; i < 64 && !got; i++ {
+		m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		k, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Unlocked, as a terminal in use is: a locked slave answers
+		// EIO to anyone.
+		if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+			t.Fatal(err)
+		}
+		got = int(k) == n
+	}
+	if !got {
+		t.Fatalf("no host pty got number %d", n)
+	}
+	var before unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/dev/pts/%d", n), &before); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Write([]byte("go\n"))
+	rest, _ := io.ReadAll(rd)
+	cmd.Wait()
+	if want := "open 13\nchmod 30\n"; string(rest) != want {
+		t.Errorf("guest on the host's pty %d: %q, want %q", n, rest, want)
+	}
+	var after unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/dev/pts/%d", n), &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Mode != before.Mode {
+		t.Errorf("host pty mode changed: %o -> %o", before.Mode, after.Mode)
 	}
 }

@@ -14,35 +14,97 @@ import (
 // session could read what is typed there or write to it. The guest may
 // open a pty slave only when the sandbox made it (through /dev/ptmx, seen
 // here at open) or it is the sandbox's own terminal. The check is on the
-// opened file (its device number), so no path trick gets around it.
+// opened file (its device number, and the very node pinned when the pty
+// was made), so no path trick, and no pty number reused by another
+// session, gets around it.
 
-// ptys is the set of pty numbers the guest may open.
+// ptys is the set of ptys the guest may open. Each is pinned by an O_PATH
+// fd of its slave node, taken while the pty was certainly the guest's (its
+// master just opened, or the sandbox's own terminal): pty numbers are
+// reused at once, so a number alone would grant the next session's
+// terminal. A pty whose node is gone (devpts drops its link count when the
+// pty is freed) is no longer the guest's.
 type ptys struct {
 	mu  sync.Mutex
-	own map[uint32]bool
+	own map[uint32]ptyRef
 }
 
-func (p *ptys) add(n uint32) {
-	p.mu.Lock()
-	if p.own == nil {
-		p.own = map[uint32]bool{}
+type ptyRef struct {
+	fd       int // O_PATH, of the slave node
+	dev, ino uint64
+}
+
+// add records pty n, pinned by fd (which ptys then owns).
+func (p *ptys) add(n uint32, fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		unix.Close(fd)
+		return
 	}
-	p.own[n] = true
-	p.mu.Unlock()
-}
-
-func (p *ptys) has(n uint32) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.own[n]
+	if p.own == nil {
+		p.own = map[uint32]ptyRef{}
+	}
+	if old, ok := p.own[n]; ok {
+		unix.Close(old.fd)
+	}
+	p.own[n] = ptyRef{fd: fd, dev: st.Dev, ino: st.Ino}
+	if len(p.own) > 16 {
+		for m, r := range p.own {
+			if !r.alive() {
+				unix.Close(r.fd)
+				delete(p.own, m)
+			}
+		}
+	}
+}
+
+func (r ptyRef) alive() bool {
+	var st unix.Stat_t
+	return unix.Fstat(r.fd, &st) == nil && st.Nlink > 0
+}
+
+// pin returns a copy (the caller closes it) of the pinned fd of the pty
+// slave st describes, if that is one of the guest's, alive.
+func (p *ptys) pin(st *unix.Stat_t) (int, bool) {
+	n, ok := ptyNumber(st.Rdev)
+	if !ok {
+		return -1, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.own[n]
+	if !ok {
+		return -1, false
+	}
+	if !r.alive() {
+		unix.Close(r.fd)
+		delete(p.own, n)
+		return -1, false
+	}
+	if r.dev != st.Dev || r.ino != st.Ino {
+		return -1, false
+	}
+	fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, false
+	}
+	return fd, true
+}
+
+// has tells whether the pty slave st describes is one of the guest's.
+func (p *ptys) has(st *unix.Stat_t) bool {
+	fd, ok := p.pin(st)
+	if ok {
+		unix.Close(fd)
+	}
+	return ok
 }
 
 // ownPty tells whether st (a character device) is a pty slave of the
 // guest's.
-func (s *Sentry) ownPty(st *unix.Stat_t) bool {
-	n, ok := ptyNumber(st.Rdev)
-	return ok && s.ptys.has(n)
-}
+func (s *Sentry) ownPty(st *unix.Stat_t) bool { return s.ptys.has(st) }
 
 // ptyNumber returns the pty number of a UNIX98 pty slave device.
 func ptyNumber(rdev uint64) (uint32, bool) {
@@ -59,7 +121,9 @@ func (p *ptys) addOwnTerminals() {
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR {
 			if n, ok := ptyNumber(st.Rdev); ok {
-				p.add(n)
+				if pfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+					p.add(n, pfd)
+				}
 			}
 		}
 	}
@@ -76,17 +140,30 @@ func (s *Sentry) checkPty(fd int, mode uint32, rdev uint64) unix.Errno {
 		}
 		mode, rdev = st.Mode, st.Rdev
 	}
-	st := unix.Stat_t{Mode: mode, Rdev: rdev}
-	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
+	if mode&unix.S_IFMT != unix.S_IFCHR {
 		return 0
 	}
-	if unix.Major(st.Rdev) == 5 && unix.Minor(st.Rdev) == 2 { // ptmx
+	if unix.Major(rdev) == 5 && unix.Minor(rdev) == 2 { // ptmx
 		if n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN); err == nil {
-			s.ptys.add(n)
+			// The master is open, so slave n is this pty and no other.
+			want := unix.Mkdev(136+n>>8, n&0xff)
+			slave := "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
+			if sfd, err := unix.Open(slave, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
+				var st unix.Stat_t
+				if unix.Fstat(sfd, &st) == nil && st.Rdev == want {
+					s.ptys.add(n, sfd)
+				} else {
+					unix.Close(sfd)
+				}
+			}
 		}
 		return 0
 	}
-	if n, ok := ptyNumber(st.Rdev); ok && !s.ptys.has(n) {
+	if _, ok := ptyNumber(rdev); !ok {
+		return 0
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || !s.ptys.has(&st) {
 		return unix.EACCES
 	}
 	return 0
@@ -104,21 +181,12 @@ func (s *Sentry) ptyMeta(ctx vfs.Ctx, p string, follow bool, op func(path string
 	if e != 0 || st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		return 0, false
 	}
-	n, ok := ptyNumber(st.Rdev)
-	if !ok || !s.ptys.has(n) {
-		return 0, false
-	}
-	// O_PATH: the device is not opened, and the fd pins the very node
-	// checked, whatever happens to the number meanwhile.
-	fd, err := unix.Open("/dev/pts/"+strconv.FormatUint(uint64(n), 10), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
+	// The pinned node itself: whatever happens to the number meanwhile.
+	fd, ok := s.ptys.pin(&st)
+	if !ok {
 		return 0, false
 	}
 	defer unix.Close(fd)
-	var fst unix.Stat_t
-	if unix.Fstat(fd, &fst) != nil || fst.Rdev != st.Rdev || fst.Dev != st.Dev {
-		return 0, false
-	}
 	if err := op("/proc/self/fd/" + strconv.Itoa(fd)); err != nil {
 		if en, ok := err.(unix.Errno); ok {
 			return en, true
