@@ -1068,9 +1068,11 @@ func TestScratchTreesDenied(t *testing.T) {
 // TestEscapeMetadataThroughFD: the mode, owner, times and xattrs of files
 // in read-only mounts, and of the host's device nodes in /dev, are not the
 // guest's to change, however it names them: by path, through
-// /proc/self/fd/N or /dev/fd/N, or by fd (fchmod). Checked from outside:
-// the host files keep their metadata. (The /proc/self/fd forms once went
-// around the read-only check, and /dev/zero's mode could be changed.)
+// /proc/self/fd/N or /dev/fd/N, or by fd (fchmod); and a read-only file
+// opened for reading cannot be opened again for writing through
+// /proc/self/fd/N. Checked from outside: the host files keep their
+// metadata and content. (The /proc/self/fd forms once went around the
+// read-only check: a guest could rewrite a read-only host file.)
 func TestEscapeMetadataThroughFD(t *testing.T) {
 	ro := t.TempDir()
 	f := filepath.Join(ro, "f")
@@ -1089,8 +1091,13 @@ func TestEscapeMetadataThroughFD(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, _ := unix.Getxattr(p, "user.x", make([]byte, 8))
-			fmt.Fprintf(&b, "%s mode %o uid %d mtime %d xattr %d\n", p, st.Mode, st.Uid, st.Mtim.Sec, x)
+			fmt.Fprintf(&b, "%s mode %o uid %d mtime %d size %d xattr %d\n", p, st.Mode, st.Uid, st.Mtim.Sec, st.Size, x)
 		}
+		content, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "content %q\n", content)
 		return b.String()
 	}
 	before := snapshot()
@@ -1110,6 +1117,9 @@ for name, f in [
     ('fchmod /dev/zero', lambda: os.fchmod(z, 0o600)),
     ('utime /dev/null', lambda: os.utime('/dev/null', (1, 1))),
     ('chmod /dev/zero /proc/self/fd', lambda: os.chmod('/proc/self/fd/%d' % z, 0o600)),
+    ('reopen O_WRONLY', lambda: os.write(os.open('/proc/self/fd/%d' % fd, os.O_WRONLY), b'PWNED')),
+    ('reopen O_RDWR /dev/fd', lambda: os.write(os.open('/dev/fd/%d' % fd, os.O_RDWR), b'PWNED')),
+    ('reopen O_TRUNC', lambda: os.open('/proc/self/fd/%d' % fd, os.O_RDONLY | os.O_TRUNC)),
 ]:
     try:
         f(); print(name, 'changed')
@@ -1118,7 +1128,7 @@ for name, f in [
 `
 	res := runSandbox(t, runSpec{Dir: t.TempDir()}, []string{"--ro", ro}, "/usr/bin/python3", "-c", script, f)
 	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
-	if res.Status != 0 || len(lines) != 10 {
+	if res.Status != 0 || len(lines) != 13 {
 		t.Fatalf("guest did not run every case\n%s", res.describe())
 	}
 	for _, l := range lines {

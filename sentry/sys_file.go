@@ -150,6 +150,12 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 			return 0, e
 		}
 		defer unix.Close(src)
+		// A file the guest may only read must not come back writable.
+		if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
+			if e := c.s.fs.MayWrite(src); e != 0 {
+				return 0, e
+			}
+		}
 		nfd, e := vfs.Reopen(src, flags)
 		if e != 0 {
 			return 0, e

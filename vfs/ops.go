@@ -679,6 +679,26 @@ func (fs *FS) MayChange(fd int) unix.Errno {
 	return 0
 }
 
+// MayWrite tells whether the file that fd refers to may be opened again
+// for writing (open of /proc/self/fd/N or /dev/fd/N with write flags, which
+// Linux allows whatever the fd's own mode): EROFS when it lives in a
+// read-only mount of the view or, a path of the host's, outside every
+// mount. Pipes, sockets, memfds and deleted files have no place in a mount
+// and may be.
+func (fs *FS) MayWrite(fd int) unix.Errno {
+	host, err := os.Readlink("/proc/self/fd/" + itoa(fd))
+	if err != nil {
+		return unix.EBADF
+	}
+	if !strings.HasPrefix(host, "/") || strings.HasPrefix(host, "/memfd:") || strings.HasSuffix(host, " (deleted)") {
+		return 0
+	}
+	if _, m := fs.GuestPathOf(host); m == nil || m.ReadOnly {
+		return unix.EROFS
+	}
+	return 0
+}
+
 // withTarget runs fn on the object a path names, after the read-only check
 // for operations that modify it (metadata operations: chmod, chown,
 // utimens, xattrs).
