@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -410,4 +411,49 @@ func progName(prog string) string {
 		return "procview"
 	}
 	return "prog"
+}
+
+// TestParityRedirectedStdio: a program whose stdout and stderr are files
+// the caller opened (outside the sandbox's view) may open them again by
+// /dev/stdout, /dev/stderr and /proc/self/fd/N, as on Linux; only files of
+// read-only mounts refuse a reopen for writing (TestEscapeMetadataThroughFD).
+func TestParityRedirectedStdio(t *testing.T) {
+	sb := requireSandbox(t)
+	// Appends only: a reopen has an offset of its own.
+	script := "echo out >> /dev/stdout && echo err >> /dev/stderr && echo more >> /proc/self/fd/1"
+	run := func(argv ...string) (string, string, int) {
+		dir := t.TempDir() // under the host's /tmp: outside the view
+		out, err := os.Create(filepath.Join(dir, "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		errf, err := os.Create(filepath.Join(dir, "err"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer errf.Close()
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = t.TempDir()
+		cmd.Stdout, cmd.Stderr = out, errf
+		status := 0
+		if err := cmd.Run(); err != nil {
+			ee, ok := err.(*exec.ExitError)
+			if !ok {
+				t.Fatal(err)
+			}
+			status = ee.ExitCode()
+		}
+		o, _ := os.ReadFile(out.Name())
+		e, _ := os.ReadFile(errf.Name())
+		return string(o), string(e), status
+	}
+	no, ne, ns := run("/bin/sh", "-c", script)
+	so, se, ss := run(sb, "run", "--", "/bin/sh", "-c", script)
+	if no != "out\nmore\n" || ne != "err\n" || ns != 0 {
+		t.Fatalf("native run: %q %q %d", no, ne, ns)
+	}
+	if so != no || se != ne || ss != ns {
+		t.Errorf("sandbox: stdout %q stderr %q status %d; native: %q %q %d", so, se, ss, no, ne, ns)
+	}
 }

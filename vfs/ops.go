@@ -682,18 +682,18 @@ func (fs *FS) MayChange(fd int) unix.Errno {
 // MayWrite tells whether the file that fd refers to may be opened again
 // for writing (open of /proc/self/fd/N or /dev/fd/N with write flags, which
 // Linux allows whatever the fd's own mode): EROFS when it lives in a
-// read-only mount of the view or, a path of the host's, outside every
-// mount. Pipes, sockets, memfds and deleted files have no place in a mount
-// and may be.
+// read-only mount of the view. Files outside every mount (what the caller
+// handed in, such as a stdout redirected to a file: echo > /dev/stdout),
+// pipes, sockets and memfds reopen as in Linux.
 func (fs *FS) MayWrite(fd int) unix.Errno {
 	host, err := os.Readlink("/proc/self/fd/" + itoa(fd))
 	if err != nil {
 		return unix.EBADF
 	}
-	if !strings.HasPrefix(host, "/") || strings.HasPrefix(host, "/memfd:") || strings.HasSuffix(host, " (deleted)") {
+	if !strings.HasPrefix(host, "/") {
 		return 0
 	}
-	if _, m := fs.GuestPathOf(host); m == nil || m.ReadOnly {
+	if _, m := fs.GuestPathOf(host); m != nil && m.ReadOnly {
 		return unix.EROFS
 	}
 	return 0
