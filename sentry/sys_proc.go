@@ -90,13 +90,8 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
 			return 0, err.(unix.Errno)
 		}
-		_, image := execImage(nfd, c.Task.Tid)
-		refused := c.execRefused(image)
-		if image >= 0 {
-			unix.Close(image)
-		}
-		if refused {
-			return 0, unix.ENOMEM
+		if _, errno := c.bookImage(nfd); errno != 0 {
+			return 0, errno
 		}
 		return c.Continue()
 	}
@@ -147,13 +142,9 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	// The fd table is not touched: the exec may still fail (and then keeps
 	// every fd); entries of fds a successful exec closed fail their kcmp
 	// check at next use and are dropped then.
-	ids, image := execImage(hostfd, c.Task.Tid)
-	refused := c.execRefused(image)
-	if image >= 0 {
-		unix.Close(image)
-	}
-	if refused {
-		return 0, unix.ENOMEM
+	ids, errno := c.bookImage(hostfd)
+	if errno != 0 {
+		return 0, errno
 	}
 	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, ids...)}
 	var old unix.Stat_t
@@ -163,6 +154,21 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	p.execCheck = chk
 	p.mem.Reset() // a successful exec brings a new address space
 	return c.Continue()
+}
+
+// bookImage reads the image an exec of fd will load (execImage) and books
+// it against memory.total: ENOMEM when it does not fit. ids name the files
+// the exec may end up running (interpreters, #! targets).
+func (c *Call) bookImage(fd int) ([]fileID, unix.Errno) {
+	ids, image := execImage(fd, c.Task.Tid)
+	refused := c.execRefused(image)
+	if image >= 0 {
+		unix.Close(image)
+	}
+	if refused {
+		return nil, unix.ENOMEM
+	}
+	return ids, 0
 }
 
 // checkExec runs at a process's first routed call after an execve: the
