@@ -231,6 +231,10 @@ print("script:", out.returncode, b"in-script" in out.stdout)
 	if !strings.Contains(string(native.Stdout), "host pty: opened") {
 		t.Errorf("native run could not open %s either: the test proves nothing\n%s", hostPts, native.describe())
 	}
+	// The guest's own pty behaves as natively.
+	if want := "chmod own: 0o620 2.0\n"; !strings.Contains(string(native.Stdout), want) {
+		t.Errorf("native run: want %q\n%s", want, native.describe())
+	}
 }
 
 // TestPtyNumberReused: a pty the guest made and closed is not the guest's
