@@ -840,6 +840,10 @@ func TestEscapeFdAttrOnReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dirBefore, err := os.Stat(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res := runSandbox(t, runSpec{Dir: ro}, []string{"--ro", ro, "--rw", dir}, prog, "ro")
 	want := []string{
 		"fchmod(0777) = " + rawErr(30, "EROFS"),
@@ -848,6 +852,11 @@ func TestEscapeFdAttrOnReadOnly(t *testing.T) {
 		"fremovexattr(user.keep) = " + rawErr(30, "EROFS"),
 		"futimens(1970) = " + rawErr(30, "EROFS"),
 		"ioctl(FS_IOC_SETFLAGS) = " + rawErr(1, "EPERM"),
+		`fchmodat2(fd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
+		`fchownat(fd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
+		`utimensat(fd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
+		`fchmodat2(cwd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
+		`utimensat(cwd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
 		"setxattr(target, user.y) = " + rawErr(30, "EROFS"),
 		"lsetxattr(target, user.y) = " + rawErr(30, "EROFS"),
 		"removexattr(target, user.keep) = " + rawErr(30, "EROFS"),
@@ -864,6 +873,9 @@ func TestEscapeFdAttrOnReadOnly(t *testing.T) {
 	}
 	if after.Mode() != before.Mode() || !after.ModTime().Equal(before.ModTime()) {
 		t.Errorf("ESCAPE: host file changed: mode %v -> %v, mtime %v -> %v", before.Mode(), after.Mode(), before.ModTime(), after.ModTime())
+	}
+	if dirAfter, err := os.Stat(ro); err != nil || dirAfter.Mode() != dirBefore.Mode() || !dirAfter.ModTime().Equal(dirBefore.ModTime()) {
+		t.Errorf("ESCAPE: host directory (the guest's cwd) changed: %v -> %v", dirBefore, dirAfter)
 	}
 	buf := make([]byte, 16)
 	for _, name := range []string{"user.x", "user.y"} {

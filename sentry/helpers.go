@@ -66,6 +66,20 @@ func kcmpFile(pid1, pid2, fd1, fd2 int) bool {
 	return e == 0 && r == 0
 }
 
+// emptyPathFD takes a copy of the file an AT_EMPTY_PATH call names: the
+// guest's fd dirfd (any kind, O_PATH too), or its cwd for AT_FDCWD.
+func (c *Call) emptyPathFD(dirfd int) (int, unix.Errno) {
+	if dirfd != atFDCWD {
+		return c.getFD(dirfd)
+	}
+	cwd, _ := c.Task.Proc.fs.snapshot()
+	fd, err := unix.FcntlInt(uintptr(cwd.FD), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, err.(unix.Errno)
+	}
+	return fd, 0
+}
+
 // dirAt returns the lookup start for a dirfd argument: the cwd for AT_FDCWD,
 // else the directory the guest's fd refers to. The fdtable's claim is
 // confirmed against the kernel (kcmp); an unknown or stale fd is taken

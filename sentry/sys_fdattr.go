@@ -44,23 +44,33 @@ func fdMount(c *Call, fd int) (nfd int, m *vfs.Mount, fileish bool, errno unix.E
 }
 
 // fdForChange returns the sentry's copy of the guest's fd, or EROFS when
-// the file's metadata is not the guest's to change (vfs.FS.MayChange): a
-// read-only or device mount of the view. The guest's own ptys are its own,
-// as in Linux.
+// the file's metadata is not the guest's to change (mayChange). An O_PATH
+// fd gives EBADF, as fchmod, fchown, futimens and fsetxattr give in Linux.
 func fdForChange(c *Call, fd int) (int, unix.Errno) {
 	nfd, errno := c.getFD(fd)
 	if errno != 0 {
 		return -1, errno
 	}
-	var st unix.Stat_t
-	if unix.Fstat(nfd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && c.s.ownPty(&st) {
-		return nfd, 0
+	if fl, err := unix.FcntlInt(uintptr(nfd), unix.F_GETFL, 0); err != nil || fl&unix.O_PATH != 0 {
+		unix.Close(nfd)
+		return -1, unix.EBADF
 	}
-	if errno := c.s.fs.MayChange(nfd); errno != 0 {
+	if errno := mayChange(c, nfd); errno != 0 {
 		unix.Close(nfd)
 		return -1, errno
 	}
 	return nfd, 0
+}
+
+// mayChange tells whether the file behind the sentry's fd nfd is the
+// guest's to change: EROFS for a read-only or device mount of the view
+// (vfs.FS.MayChange). The guest's own ptys are its own, as in Linux.
+func mayChange(c *Call, nfd int) unix.Errno {
+	var st unix.Stat_t
+	if unix.Fstat(nfd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && c.s.ownPty(&st) {
+		return 0
+	}
+	return c.s.fs.MayChange(nfd)
 }
 
 // changeFD runs fn on the sentry's copy of the guest's fd after the
@@ -70,11 +80,40 @@ func changeFD(c *Call, fd int, fn func(nfd int) error) (int64, unix.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
+	return runChange(nfd, fn)
+}
+
+func runChange(nfd int, fn func(nfd int) error) (int64, unix.Errno) {
 	defer unix.Close(nfd)
 	if err := fn(nfd); err != nil {
 		return 0, err.(unix.Errno)
 	}
 	return 0, 0
+}
+
+// emptyPathCall is pathCall for the calls that take AT_EMPTY_PATH
+// (fchownat, fchmodat2, utimensat): with that flag an empty path names
+// dirfd's own file, O_PATH fds included, or the cwd for AT_FDCWD. onFD
+// then changes the sentry's copy after the same check as fchmod's.
+func emptyPathCall(c *Call, dirfd, pathArg, flags int, onFD func(nfd int) error, fn func(ctx vfs.Ctx, p string) unix.Errno) (int64, unix.Errno) {
+	if flags&atEmptyPath != 0 {
+		path, errno := c.path(pathArg)
+		if errno != 0 {
+			return 0, errno
+		}
+		if path == "" {
+			nfd, errno := c.emptyPathFD(dirfd)
+			if errno != 0 {
+				return 0, errno
+			}
+			if errno := mayChange(c, nfd); errno != 0 {
+				unix.Close(nfd)
+				return 0, errno
+			}
+			return runChange(nfd, onFD)
+		}
+	}
+	return pathCall(c, dirfd, pathArg, fn)
 }
 
 func sysFchmod(c *Call) (int64, unix.Errno) {

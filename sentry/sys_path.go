@@ -1,6 +1,8 @@
 package sentry
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/unix"
 
 	"sandbox/mm"
@@ -119,20 +121,43 @@ func chmod(c *Call, dirfd, pathArg int, mode uint32, flags int) (int64, unix.Err
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|atEmptyPath) != 0 {
 		return 0, unix.EINVAL
 	}
-	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		// Linux cannot chmod a symlink itself.
-		return 0, unix.EOPNOTSUPP
+	mode &= 0o7777
+	onFD := func(nfd int) error {
+		// The kernel answers for the file itself: EOPNOTSUPP for a
+		// symlink (an O_PATH|O_NOFOLLOW fd), whatever the flags.
+		_, _, e := unix.Syscall6(unix.SYS_FCHMODAT2, uintptr(nfd), uintptr(unsafe.Pointer(&emptyName[0])), uintptr(mode), atEmptyPath, 0, 0)
+		if e != 0 {
+			return e
+		}
+		return nil
 	}
-	return pathCall(c, dirfd, pathArg, func(ctx vfs.Ctx, p string) unix.Errno {
-		errno := c.s.fs.Chmod(ctx, p, mode&0o7777)
+	return emptyPathCall(c, dirfd, pathArg, flags, onFD, func(ctx vfs.Ctx, p string) unix.Errno {
+		if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+			// Linux cannot chmod a symlink itself; anything else it
+			// changes as chmod does. (Were the symlink swapped in after
+			// this look, Chmod follows it inside the view: a change the
+			// guest could make anyway.)
+			st, errno := c.s.fs.Stat(ctx, p, false)
+			if errno != 0 {
+				return errno
+			}
+			if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				return unix.EOPNOTSUPP
+			}
+		}
+		errno := c.s.fs.Chmod(ctx, p, mode)
 		if errno == unix.EROFS {
-			if e, ok := c.s.ptyMeta(ctx, p, true, func(h string) error { return unix.Chmod(h, mode&0o7777) }); ok {
+			if e, ok := c.s.ptyMeta(ctx, p, true, func(h string) error { return unix.Chmod(h, mode) }); ok {
 				return e
 			}
 		}
 		return errno
 	})
 }
+
+// emptyName is the empty path the sentry passes with AT_EMPTY_PATH.
+var emptyName = [1]byte{0}
+
 func sysChmod(c *Call) (int64, unix.Errno)    { return chmod(c, atFDCWD, 0, uint32(c.Arg(1)), 0) }
 func sysFchmodat(c *Call) (int64, unix.Errno) { return chmod(c, c.Int(0), 1, uint32(c.Arg(2)), 0) }
 func sysFchmodat2(c *Call) (int64, unix.Errno) {
@@ -144,7 +169,8 @@ func chown(c *Call, dirfd, pathArg int, uid, gid int, flags int) (int64, unix.Er
 		return 0, unix.EINVAL
 	}
 	follow := flags&unix.AT_SYMLINK_NOFOLLOW == 0
-	return pathCall(c, dirfd, pathArg, func(ctx vfs.Ctx, p string) unix.Errno {
+	onFD := func(nfd int) error { return unix.Fchownat(nfd, "", uid, gid, atEmptyPath) }
+	return emptyPathCall(c, dirfd, pathArg, flags, onFD, func(ctx vfs.Ctx, p string) unix.Errno {
 		errno := c.s.fs.Chown(ctx, p, uid, gid, follow)
 		if errno == unix.EROFS {
 			if e, ok := c.s.ptyMeta(ctx, p, follow, func(h string) error { return unix.Chown(h, uid, gid) }); ok {
@@ -198,7 +224,8 @@ func sysUtimensat(c *Call) (int64, unix.Errno) {
 			return unix.UtimesNanoAt(unix.AT_FDCWD, "/proc/self/fd/"+itoa(fd), ts, 0)
 		})
 	}
-	return pathCall(c, dirfd, 1, func(ctx vfs.Ctx, p string) unix.Errno {
+	onFD := func(nfd int) error { return unix.UtimesNanoAt(nfd, "", ts, atEmptyPath) }
+	return emptyPathCall(c, dirfd, 1, flags, onFD, func(ctx vfs.Ctx, p string) unix.Errno {
 		return utimens(c, ctx, p, ts, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	})
 }

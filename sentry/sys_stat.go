@@ -158,7 +158,7 @@ func access(c *Call, dirfd int, pathArg int, mode uint32, flags int) (int64, uni
 		if flags&atEmptyPath == 0 {
 			return 0, unix.ENOENT
 		}
-		nfd, e := c.getFD(dirfd)
+		nfd, e := c.emptyPathFD(dirfd)
 		if e != 0 {
 			return 0, e
 		}

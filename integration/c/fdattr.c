@@ -20,6 +20,12 @@ static void c_ro(void)
 	show("futimens(1970)", R(SYS_utimensat, fd, NULL, ts, 0));
 	long flags = 0;
 	show("ioctl(FS_IOC_SETFLAGS)", R(SYS_ioctl, fd, FS_IOC_SETFLAGS, &flags));
+	/* The AT_EMPTY_PATH forms name the fd's file; with AT_FDCWD, the cwd. */
+	show("fchmodat2(fd, \"\", AT_EMPTY_PATH)", R(452, fd, "", 0777, AT_EMPTY_PATH));
+	show("fchownat(fd, \"\", AT_EMPTY_PATH)", R(SYS_fchownat, fd, "", getuid(), getgid(), AT_EMPTY_PATH));
+	show("utimensat(fd, \"\", AT_EMPTY_PATH)", R(SYS_utimensat, fd, "", ts, AT_EMPTY_PATH));
+	show("fchmodat2(cwd, \"\", AT_EMPTY_PATH)", R(452, AT_FDCWD, "", 0777, AT_EMPTY_PATH));
+	show("utimensat(cwd, \"\", AT_EMPTY_PATH)", R(SYS_utimensat, AT_FDCWD, "", ts, AT_EMPTY_PATH));
 	/* The path forms of the same changes. */
 	show("setxattr(target, user.y)", R(SYS_setxattr, "target", "user.y", "1", 1, 0));
 	show("lsetxattr(target, user.y)", R(SYS_lsetxattr, "target", "user.y", "1", 1, 0));

@@ -272,6 +272,45 @@ static void c_chmod(void)
 	show("chmod(missing)", R(SYS_chmod, "missing", 0644));
 }
 
+/* The AT_EMPTY_PATH forms name the fd's own file (or the cwd for
+ * AT_FDCWD); fchmodat2's AT_SYMLINK_NOFOLLOW refuses only a symlink. */
+static void c_emptypath(void)
+{
+	struct stat st;
+	struct timespec ts[2] = {{1100000000, 11}, {1200000000, 12}};
+	mkfile("f", "e", 0644);
+	must("symlink", R(SYS_symlink, "f", "sl"));
+	mkdir_("d");
+	long fd = must("open f", R(SYS_open, "f", O_RDONLY));
+	show("fchmodat2(fd, \"\", 0600, AT_EMPTY_PATH)", R(452, fd, "", 0600, AT_EMPTY_PATH));
+	showstat("stat(f)", R(SYS_stat, "f", &st), &st);
+	show("fchownat(fd, \"\", self, AT_EMPTY_PATH)", R(SYS_fchownat, fd, "", getuid(), getgid(), AT_EMPTY_PATH));
+	show("fchownat(fd, \"\", -1, -1, AT_EMPTY_PATH)", R(SYS_fchownat, fd, "", -1, -1, AT_EMPTY_PATH));
+	show("utimensat(fd, \"\", times, AT_EMPTY_PATH)", R(SYS_utimensat, fd, "", ts, AT_EMPTY_PATH));
+	showtimes("stat(f)", R(SYS_stat, "f", &st), &st);
+	show("fchownat(fd, \"\", self, 0)", R(SYS_fchownat, fd, "", getuid(), getgid(), 0));
+	show("fchmodat(fd, \"\", 0644)", R(SYS_fchmodat, fd, "", 0644));
+	show("utimensat(fd, \"\", times, 0)", R(SYS_utimensat, fd, "", ts, 0));
+	show("fchmodat2(fd, NULL, AT_EMPTY_PATH)", R(452, fd, NULL, 0600, AT_EMPTY_PATH));
+	show("fchmodat2(99, \"\", AT_EMPTY_PATH)", R(452, 99, "", 0600, AT_EMPTY_PATH));
+	show("fchownat(99, \"\", AT_EMPTY_PATH)", R(SYS_fchownat, 99, "", -1, -1, AT_EMPTY_PATH));
+	show("utimensat(99, \"\", AT_EMPTY_PATH)", R(SYS_utimensat, 99, "", ts, AT_EMPTY_PATH));
+	R(SYS_close, fd);
+	show("fchmodat2(f, 0640, AT_SYMLINK_NOFOLLOW)", R(452, AT_FDCWD, "f", 0640, AT_SYMLINK_NOFOLLOW));
+	showstat("stat(f)", R(SYS_stat, "f", &st), &st);
+	show("fchmodat2(sl, 0600, AT_SYMLINK_NOFOLLOW)", R(452, AT_FDCWD, "sl", 0600, AT_SYMLINK_NOFOLLOW));
+	show("fchmodat2(missing, AT_SYMLINK_NOFOLLOW)", R(452, AT_FDCWD, "missing", 0600, AT_SYMLINK_NOFOLLOW));
+	showstat("stat(f) unchanged", R(SYS_stat, "f", &st), &st);
+	must("chdir d", R(SYS_chdir, "d"));
+	show("fchmodat2(AT_FDCWD, \"\", 0710, AT_EMPTY_PATH)", R(452, AT_FDCWD, "", 0710, AT_EMPTY_PATH));
+	show("utimensat(AT_FDCWD, \"\", times, AT_EMPTY_PATH)", R(SYS_utimensat, AT_FDCWD, "", ts, AT_EMPTY_PATH));
+	show("fchownat(AT_FDCWD, \"\", self, AT_EMPTY_PATH)", R(SYS_fchownat, AT_FDCWD, "", getuid(), getgid(), AT_EMPTY_PATH));
+	show("faccessat2(AT_FDCWD, \"\", R_OK|X_OK, AT_EMPTY_PATH)", R(439, AT_FDCWD, "", R_OK | X_OK, AT_EMPTY_PATH));
+	must("chdir ..", R(SYS_chdir, ".."));
+	showstat("stat(d)", R(SYS_stat, "d", &st), &st);
+	showtimes("stat(d)", R(SYS_stat, "d", &st), &st);
+}
+
 static void c_umask(void)
 {
 	struct stat st;
@@ -571,6 +610,7 @@ static const struct tcase cases[] = {
 	{"truncate", c_truncate},
 	{"utimens", c_utimens},
 	{"chmod", c_chmod},
+	{"emptypath", c_emptypath},
 	{"umask", c_umask},
 	{"creat", c_creat},
 	{"getdents", c_getdents},
