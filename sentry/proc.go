@@ -235,7 +235,7 @@ func (s *Sentry) isProcess(n int) bool {
 	if !s.member(n) {
 		return false
 	}
-	tgid, _, err := procStatus(n)
+	tgid, _, err := taskIDs(n)
 	return err == nil && tgid == n
 }
 

@@ -212,7 +212,7 @@ func (s *Sentry) member(pid int) bool {
 	if s.inSandbox(pid) {
 		return true
 	}
-	tgid, ppid, err := procStatus(pid)
+	tgid, ppid, err := taskIDs(pid)
 	if err != nil {
 		return false
 	}
