@@ -232,6 +232,12 @@ func (p *ProcFS) symlink(dst, target string) {
 
 // isProcess tells whether n is a thread-group leader of the sandbox.
 func (s *Sentry) isProcess(n int) bool {
+	s.tasks.mu.Lock()
+	known := s.tasks.procs[n] != nil
+	s.tasks.mu.Unlock()
+	if known {
+		return true // the common case (/proc/self): no call to the kernel
+	}
 	if !s.member(n) {
 		return false
 	}
