@@ -22,27 +22,45 @@ import (
 type File struct {
 	Guest string // guest path at open time ("" for pipes and sockets)
 	IsDir bool
-	// Ref is the sentry's own fd for the same open file (directories
-	// only; -1 otherwise): the start of dirfd-relative lookups, and what
-	// kcmp compares against.
-	Ref  int
-	refs atomic.Int32
+	// Ref is the sentry's own fd for the same open file (directories and
+	// stand-ins only; -1 otherwise): the start of dirfd-relative lookups,
+	// and what kcmp compares against.
+	Ref int
+	// Shadow >= 0 marks a stand-in: the guest's fd is a placeholder for
+	// an object the kernel cannot install in another process (an O_PATH
+	// fd of a symlink), and Shadow is the sentry's fd of the real one.
+	Shadow int
+	refs   atomic.Int32
 }
 
 // NewFile returns a File holding one reference.
 func NewFile(guest string, isDir bool, ref int) *File {
-	f := &File{Guest: guest, IsDir: isDir, Ref: ref}
+	f := &File{Guest: guest, IsDir: isDir, Ref: ref, Shadow: -1}
 	f.refs.Store(1)
+	return f
+}
+
+// NewStandIn returns a File for a placeholder fd (the sentry's copy is
+// ref) standing in for the object shadow names; it takes over both fds.
+func NewStandIn(guest string, ref, shadow int) *File {
+	f := NewFile(guest, false, ref)
+	f.Shadow = shadow
 	return f
 }
 
 // IncRef takes another reference.
 func (f *File) IncRef() { f.refs.Add(1) }
 
-// DecRef drops a reference, closing Ref with the last one.
+// DecRef drops a reference, closing Ref (and Shadow) with the last one.
 func (f *File) DecRef() {
-	if f.refs.Add(-1) == 0 && f.Ref >= 0 {
+	if f.refs.Add(-1) != 0 {
+		return
+	}
+	if f.Ref >= 0 {
 		unix.Close(f.Ref)
+	}
+	if f.Shadow >= 0 {
+		unix.Close(f.Shadow)
 	}
 }
 
@@ -54,8 +72,17 @@ type Entry struct {
 
 // Table is one fd table (shared by threads created with CLONE_FILES).
 type Table struct {
-	mu  sync.Mutex
-	fds map[int]Entry
+	mu       sync.Mutex
+	fds      map[int]Entry
+	standIns int // entries whose File is a stand-in
+}
+
+// count adjusts standIns for an entry of f coming (+1) or going (-1);
+// called with mu held.
+func (t *Table) count(f *File, d int) {
+	if f.Shadow >= 0 {
+		t.standIns += d
+	}
 }
 
 // New returns an empty table.
@@ -66,7 +93,11 @@ func New() *Table { return &Table{fds: map[int]Entry{}} }
 func (t *Table) Install(fd int, f *File, cloexec bool) {
 	t.mu.Lock()
 	old, had := t.fds[fd]
+	if had {
+		t.count(old.File, -1)
+	}
 	t.fds[fd] = Entry{File: f, CloExec: cloexec}
+	t.count(f, 1)
 	t.mu.Unlock()
 	if had {
 		old.File.DecRef()
@@ -89,6 +120,9 @@ func (t *Table) Get(fd int) (*File, bool) {
 func (t *Table) Remove(fd int) {
 	t.mu.Lock()
 	old, had := t.fds[fd]
+	if had {
+		t.count(old.File, -1)
+	}
 	delete(t.fds, fd)
 	t.mu.Unlock()
 	if had {
@@ -103,6 +137,7 @@ func (t *Table) RemoveRange(lo, hi uint) {
 	for fd, e := range t.fds {
 		if uint(fd) >= lo && uint(fd) <= hi {
 			gone = append(gone, e.File)
+			t.count(e.File, -1)
 			delete(t.fds, fd)
 		}
 	}
@@ -138,7 +173,7 @@ func (t *Table) SetCloExecRange(lo, hi uint) {
 func (t *Table) Fork() *Table {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := &Table{fds: make(map[int]Entry, len(t.fds))}
+	n := &Table{fds: make(map[int]Entry, len(t.fds)), standIns: t.standIns}
 	for fd, e := range t.fds {
 		e.File.IncRef()
 		n.fds[fd] = e
@@ -153,6 +188,7 @@ func (t *Table) Exec() {
 	for fd, e := range t.fds {
 		if e.CloExec {
 			gone = append(gone, e.File)
+			t.count(e.File, -1)
 			delete(t.fds, fd)
 		}
 	}
@@ -160,6 +196,35 @@ func (t *Table) Exec() {
 	for _, f := range gone {
 		f.DecRef()
 	}
+}
+
+// FindStandIn returns, with a reference the caller must drop, a stand-in
+// of the table whose placeholder is(ref) recognises (the guest's fd was
+// copied where the sentry did not see it: F_DUPFD with a minimum,
+// SCM_RIGHTS).
+func (t *Table) FindStandIn(is func(ref int) bool) (*File, bool) {
+	t.mu.Lock()
+	if t.standIns == 0 {
+		t.mu.Unlock()
+		return nil, false
+	}
+	var cands []*File
+	for _, e := range t.fds {
+		if e.File.Shadow >= 0 {
+			e.File.IncRef()
+			cands = append(cands, e.File)
+		}
+	}
+	t.mu.Unlock()
+	var found *File
+	for _, f := range cands {
+		if found == nil && is(f.Ref) {
+			found = f
+			continue
+		}
+		f.DecRef()
+	}
+	return found, found != nil
 }
 
 // Release drops every entry (the table's last user is gone).

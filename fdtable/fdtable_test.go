@@ -58,3 +58,38 @@ func TestRangeAndCloexec(t *testing.T) {
 		t.Fatalf("want fds 0-4 left, have %d", tb.Len())
 	}
 }
+
+// TestStandIn: a stand-in's two fds close with its last reference, and
+// FindStandIn finds it by its placeholder across dup, fork and close.
+func TestStandIn(t *testing.T) {
+	ph, shadow := ref(t), ref(t)
+	tb := New()
+	if _, ok := tb.FindStandIn(func(int) bool { return true }); ok {
+		t.Fatal("FindStandIn in a table without stand-ins found one")
+	}
+	f := NewStandIn("/sl", ph, shadow)
+	tb.Install(3, f, false)
+	f.IncRef()
+	tb.Install(4, f, false)
+	child := tb.Fork()
+	tb.Remove(3)
+	if g, ok := tb.FindStandIn(func(r int) bool { return r == ph }); !ok || g != f {
+		t.Fatal("stand-in not found by its placeholder")
+	} else {
+		g.DecRef()
+	}
+	if _, ok := tb.FindStandIn(func(r int) bool { return false }); ok {
+		t.Fatal("FindStandIn matched nothing and still answered")
+	}
+	tb.Release()
+	if _, ok := tb.FindStandIn(func(int) bool { return true }); ok {
+		t.Fatal("released table still has a stand-in")
+	}
+	if !isOpen(ph) || !isOpen(shadow) {
+		t.Fatal("stand-in closed while the forked child still holds it")
+	}
+	child.Release()
+	if isOpen(ph) || isOpen(shadow) {
+		t.Fatal("stand-in fds still open after the last table let go")
+	}
+}

@@ -25,8 +25,45 @@ func (c *Call) path(i int) (string, unix.Errno) {
 	return p, errno
 }
 
-// getFD takes a copy of the guest's fd (pidfd_getfd): same open file.
+// getFD takes a copy of the guest's fd: the object the call acts on. For a
+// stand-in (installStandIn) that is the object it stands for, once kcmp
+// confirms the guest's fd is still the placeholder.
 func (c *Call) getFD(fd int) (int, unix.Errno) {
+	if fd < 0 {
+		return -1, unix.EBADF
+	}
+	p := c.Task.Proc
+	if f, ok := p.fds.Get(fd); ok {
+		if f.Shadow >= 0 && kcmpFile(p.Tgid, os.Getpid(), fd, f.Ref) {
+			defer f.DecRef()
+			return dupShadow(f)
+		}
+		f.DecRef()
+	}
+	nfd, errno := c.getFDRaw(fd)
+	if errno != 0 {
+		return nfd, errno
+	}
+	// A copy of a stand-in made where the sentry did not see it (F_DUPFD
+	// with a minimum, SCM_RIGHTS) is one too: book it.
+	if f, ok := p.fds.FindStandIn(func(ref int) bool { return kcmpFile(os.Getpid(), os.Getpid(), nfd, ref) }); ok {
+		unix.Close(nfd)
+		p.fds.Install(fd, f, false)
+		return dupShadow(f)
+	}
+	return nfd, 0
+}
+
+func dupShadow(f *fdtable.File) (int, unix.Errno) {
+	nfd, err := unix.FcntlInt(uintptr(f.Shadow), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, err.(unix.Errno)
+	}
+	return nfd, 0
+}
+
+// getFDRaw takes a copy of the open file at the guest's fd, whatever it is.
+func (c *Call) getFDRaw(fd int) (int, unix.Errno) {
 	if fd < 0 {
 		return -1, unix.EBADF
 	}
@@ -97,10 +134,14 @@ func (c *Call) dirAt(dirfd int) (vfs.Dir, func(), unix.Errno) {
 		return cwd, func() { unix.Close(fd) }, 0
 	}
 	if f, ok := p.fds.Get(dirfd); ok {
-		if f.IsDir && f.Ref >= 0 && kcmpFile(p.Tgid, os.Getpid(), dirfd, f.Ref) {
+		valid := f.Ref >= 0 && kcmpFile(p.Tgid, os.Getpid(), dirfd, f.Ref)
+		if f.IsDir && valid {
 			return c.s.fs.DirOf(f.Guest, f.Ref), f.DecRef, 0
 		}
 		f.DecRef()
+		if valid && f.Shadow >= 0 {
+			return vfs.Dir{}, nil, unix.ENOTDIR // a symlink's O_PATH fd
+		}
 		p.fds.Remove(dirfd)
 	}
 	nfd, errno := c.getFD(dirfd)

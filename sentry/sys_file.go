@@ -163,6 +163,9 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 		return c.InstallFD(nfd, -1, flags&unix.O_CLOEXEC != 0)
 	}
 	cloexec := flags&unix.O_CLOEXEC != 0
+	if o.PathOnly {
+		return installStandIn(c, o, cloexec)
+	}
 	if o.IsDir {
 		if ref, err := unix.Dup(o.FD); err == nil {
 			unix.CloseOnExec(ref)
@@ -180,9 +183,40 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 	return c.InstallFD(o.FD, -1, cloexec)
 }
 
+// installStandIn gives the guest an fd for an O_PATH fd of a symlink,
+// which ADDFD cannot install: a read-only fd of /dev/null stands in, and
+// the fd table books the real one behind it (Call.getFD answers with it).
+// So the calls the sentry serves (fstatat and readlinkat with an empty
+// path, the AT_EMPTY_PATH forms, fchmod's EBADF, dirfd lookups' ENOTDIR)
+// act on the link, as in Linux; calls that run natively (read, fstat)
+// see /dev/null.
+func installStandIn(c *Call, o vfs.Opened, cloexec bool) (int64, unix.Errno) {
+	ph, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(o.FD)
+		return 0, unix.ENFILE
+	}
+	ref, err := unix.FcntlInt(uintptr(ph), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(ph)
+		unix.Close(o.FD)
+		return 0, unix.ENFILE
+	}
+	f := fdtable.NewStandIn(o.Guest, ref, o.FD)
+	fds := c.Task.Proc.fds
+	c.installed = func(fd int) {
+		if fd < 0 {
+			f.DecRef()
+			return
+		}
+		fds.Install(fd, f, cloexec)
+	}
+	return c.InstallFD(ph, -1, cloexec)
+}
+
 // dupTo installs a copy of the guest's oldfd at newfd (-1: lowest free).
 func dupTo(c *Call, oldfd, newfd int, cloexec bool) (int64, unix.Errno) {
-	src, errno := c.getFD(oldfd)
+	src, errno := c.getFDRaw(oldfd) // a stand-in is copied as itself
 	if errno != 0 {
 		return 0, errno
 	}

@@ -93,6 +93,10 @@ type Opened struct {
 	Rdev  uint64
 	FDRef int // >= 0: the path named fd FDRef of process FDPid (caller reopens it)
 	FDPid int
+	// PathOnly: FD is an O_PATH fd of a symlink (O_PATH|O_NOFOLLOW),
+	// which no ordinary open can stand for and ADDFD cannot install; the
+	// caller gives the guest a stand-in.
+	PathOnly bool
 }
 
 // Open opens path with open(2) flags and mode. The caller validated the
@@ -259,6 +263,12 @@ again:
 		return Opened{FDRef: -1}, err.(unix.Errno)
 	}
 	if flags&unix.O_PATH != 0 {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			o := fs.opened(fd, e.Guest, m)
+			o.PathOnly = true
+			return o, 0
+		}
 		nfd, errno := downgradePath(fd, flags)
 		unix.Close(fd)
 		if errno != 0 {
@@ -273,7 +283,7 @@ again:
 // the kernel cannot install O_PATH files into another process (ADDFD takes
 // files with fget, which refuses them). Directories and files are opened
 // read-only, FIFOs and devices without blocking; a symlink itself cannot be
-// opened any other way (ELOOP, as O_NOFOLLOW without O_PATH says).
+// opened any other way (Open returns it as PathOnly instead).
 func downgradePath(fd int, flags int) (int, unix.Errno) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
