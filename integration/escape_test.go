@@ -857,6 +857,9 @@ func TestEscapeFdAttrOnReadOnly(t *testing.T) {
 		`utimensat(fd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
 		`fchmodat2(cwd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
 		`utimensat(cwd, "", AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
+		`faccessat2(fd, "", W_OK, AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
+		`faccessat2(cwd, "", W_OK, AT_EMPTY_PATH) = ` + rawErr(30, "EROFS"),
+		`faccessat2(cwd, "", R_OK, AT_EMPTY_PATH) = 0`,
 		"setxattr(target, user.y) = " + rawErr(30, "EROFS"),
 		"lsetxattr(target, user.y) = " + rawErr(30, "EROFS"),
 		"removexattr(target, user.keep) = " + rawErr(30, "EROFS"),
@@ -1151,4 +1154,68 @@ for name, f in [
 	if after := snapshot(); after != before {
 		t.Errorf("host metadata changed:\nbefore:\n%safter:\n%s", before, after)
 	}
+}
+
+// TestEscapeCwdRace: a chdir closes the sentry's fd of the old cwd, and the
+// sentry may hand that number to the next file it opens. A lookup relative
+// to the cwd that copied the fd number without the context's lock could
+// then start in a directory of a read-only mount while judging by the old
+// cwd's writable one. Threads flip the cwd and open a read-only directory
+// while the main thread makes directories relative to its cwd; nothing may
+// appear in the read-only tree (checked from outside).
+func TestEscapeCwdRace(t *testing.T) {
+	dir := t.TempDir()
+	ro := t.TempDir()
+	for _, d := range []string{filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(ro, "sub")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roSub := filepath.Join(ro, "sub")
+	before, err := os.Stat(roSub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := installC(t, "cwdrace", dir, "cwdrace")
+	res := runSandbox(t, runSpec{Dir: dir}, []string{"--ro", ro, "--rw", dir},
+		prog, filepath.Join(dir, "a"), filepath.Join(dir, "b"), roSub, "3")
+	if res.Status != 0 || !strings.Contains(string(res.Stdout), "made ") {
+		t.Fatalf("race program did not run\n%s", res.describe())
+	}
+	for _, d := range []string{ro, roSub} {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if e.Name() != "sub" {
+				t.Errorf("ESCAPE: %s created in the read-only tree %s", e.Name(), d)
+			}
+		}
+	}
+	if after, err := os.Stat(roSub); err != nil || after.Mode() != before.Mode() {
+		t.Errorf("ESCAPE: read-only directory's mode changed: %v -> %v", before.Mode(), after.Mode())
+	}
+	// Every directory the guest made must be in one of its cwds (the
+	// starting one too: the first calls may come before the first chdir);
+	// one made anywhere else went where its lookup was never meant to start.
+	var calls, made int
+	fmt.Sscanf(string(res.Stdout), "mkdirat calls %d made %d", &calls, &made)
+	found := 0
+	for _, d := range []string{"a", "b", "."} {
+		if _, err := os.Stat(filepath.Join(dir, d, "escape")); err == nil {
+			found++
+		}
+	}
+	if made != found {
+		var where []string
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err == nil && info.Name() == "escape" {
+				where = append(where, p)
+			}
+			return nil
+		})
+		t.Errorf("ESCAPE: %d mkdirat calls succeeded, but only %d of those directories are in the cwds (found: %v)", made, found, where)
+	}
+	t.Logf("%s; %d in the cwds", strings.TrimSpace(string(res.Stdout)), found)
 }

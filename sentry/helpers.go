@@ -109,12 +109,11 @@ func (c *Call) emptyPathFD(dirfd int) (int, unix.Errno) {
 	if dirfd != atFDCWD {
 		return c.getFD(dirfd)
 	}
-	cwd, _ := c.Task.Proc.fs.snapshot()
-	fd, err := unix.FcntlInt(uintptr(cwd.FD), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return -1, err.(unix.Errno)
+	cwd, errno := c.Task.Proc.fs.cwdCopy()
+	if errno != 0 {
+		return -1, errno
 	}
-	return fd, 0
+	return cwd.FD, 0
 }
 
 // dirAt returns the lookup start for a dirfd argument: the cwd for AT_FDCWD,
@@ -124,14 +123,12 @@ func (c *Call) emptyPathFD(dirfd int) (int, unix.Errno) {
 func (c *Call) dirAt(dirfd int) (vfs.Dir, func(), unix.Errno) {
 	p := c.Task.Proc
 	if dirfd == atFDCWD {
-		cwd, _ := p.fs.snapshot()
 		// The cwd fd may be replaced by a concurrent chdir: hold our own.
-		fd, err := unix.Dup(cwd.FD)
-		if err != nil {
-			return vfs.Dir{}, nil, err.(unix.Errno)
+		cwd, errno := p.fs.cwdCopy()
+		if errno != 0 {
+			return vfs.Dir{}, nil, errno
 		}
-		cwd.FD = fd
-		return cwd, func() { unix.Close(fd) }, 0
+		return cwd, func() { unix.Close(cwd.FD) }, 0
 	}
 	if f, ok := p.fds.Get(dirfd); ok {
 		valid := f.Ref >= 0 && kcmpFile(p.Tgid, os.Getpid(), dirfd, f.Ref)
@@ -178,7 +175,7 @@ func (c *Call) dirAt(dirfd int) (vfs.Dir, func(), unix.Errno) {
 // ctxAt builds the vfs context for a dirfd-relative path. Absolute paths
 // ignore dirfd, as in Linux.
 func (c *Call) ctxAt(dirfd int, path string) (vfs.Ctx, func(), unix.Errno) {
-	_, umask := c.Task.Proc.fs.snapshot()
+	umask := c.Task.Proc.fs.getUmask()
 	if len(path) > 0 && path[0] == '/' {
 		root := c.s.fs.Root()
 		return vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: root.FD(), Mount: root}, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, func() {}, 0

@@ -233,10 +233,11 @@ func (p *ProcFS) symlink(dst, target string) {
 // isProcess tells whether n is a thread-group leader of the sandbox.
 func (s *Sentry) isProcess(n int) bool {
 	s.tasks.mu.Lock()
-	known := s.tasks.procs[n] != nil
+	p := s.tasks.procs[n]
+	known := p != nil && pidfdExists(p.pidfd)
 	s.tasks.mu.Unlock()
 	if known {
-		return true // the common case (/proc/self): no call to the kernel
+		return true // the common case (/proc/self): one cheap check
 	}
 	if !s.member(n) {
 		return false
@@ -279,8 +280,7 @@ func (s *Sentry) cwdOf(n int) string {
 	p := s.tasks.procs[n]
 	s.tasks.mu.Unlock()
 	if p != nil {
-		cwd, _ := p.fs.snapshot()
-		return cwd.Guest
+		return p.fs.cwdGuest()
 	}
 	if t, err := os.Readlink("/proc/" + strconv.Itoa(n) + "/cwd"); err == nil {
 		return s.guestPath(t)

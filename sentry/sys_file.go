@@ -116,7 +116,7 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 		if e != 0 {
 			return 0, e
 		}
-		_, umask := c.Task.Proc.fs.snapshot()
+		umask := c.Task.Proc.fs.getUmask()
 		ctx, rel = vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, r
 	} else {
 		ctx, rel, errno = c.ctxAt(dirfd, path)

@@ -7,9 +7,14 @@ import (
 )
 
 func sysGetcwd(c *Call) (int64, unix.Errno) {
-	cwd, _ := c.Task.Proc.fs.snapshot()
+	cwd, errno := c.Task.Proc.fs.cwdCopy()
+	if errno != 0 {
+		return 0, errno
+	}
 	var st unix.Stat_t
-	if unix.Fstat(cwd.FD, &st) == nil && st.Nlink == 0 {
+	err := unix.Fstat(cwd.FD, &st)
+	unix.Close(cwd.FD)
+	if err == nil && st.Nlink == 0 {
 		return 0, unix.ENOENT // the cwd was removed
 	}
 	b := append([]byte(cwd.Guest), 0)

@@ -222,17 +222,22 @@ func (s *Sentry) member(pid int) bool {
 // signalGroup sends sig to the sandbox's own members of process group pgid
 // (all members when pgid is -1), never to processes outside.
 func (s *Sentry) signalGroup(caller int, pgid int, sig unix.Signal) (int64, unix.Errno) {
+	// Signalled through pidfds (copied under the lock, as forget closes
+	// them): a number from the table may already name a process outside
+	// when its own was reaped and not forgotten yet.
 	s.tasks.mu.Lock()
 	var targets []int
-	for tgid := range s.tasks.procs {
-		if pgid == -1 {
-			if tgid != caller {
-				targets = append(targets, tgid)
-			}
+	for tgid, p := range s.tasks.procs {
+		if pgid == -1 && tgid == caller || p.pidfd < 0 {
 			continue
 		}
-		if g, err := unix.Getpgid(tgid); err == nil && g == pgid {
-			targets = append(targets, tgid)
+		if pgid != -1 {
+			if g, err := unix.Getpgid(tgid); err != nil || g != pgid {
+				continue
+			}
+		}
+		if fd, err := unix.FcntlInt(uintptr(p.pidfd), unix.F_DUPFD_CLOEXEC, 0); err == nil {
+			targets = append(targets, fd)
 		}
 	}
 	s.tasks.mu.Unlock()
@@ -240,10 +245,11 @@ func (s *Sentry) signalGroup(caller int, pgid int, sig unix.Signal) (int64, unix
 		return 0, unix.ESRCH
 	}
 	sent := false
-	for _, t := range targets {
-		if unix.Kill(t, sig) == nil {
+	for _, fd := range targets {
+		if unix.PidfdSendSignal(fd, sig, nil, 0) == nil {
 			sent = true
 		}
+		unix.Close(fd)
 	}
 	if !sent {
 		return 0, unix.ESRCH

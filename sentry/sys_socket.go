@@ -255,7 +255,7 @@ func sysBind(c *Call) (int64, unix.Errno) {
 		if e := rawSockcall(unix.SYS_BIND, fd, hostUnixAddr(p)); e != 0 {
 			return 0, e
 		}
-		_, umask := c.Task.Proc.fs.snapshot()
+		umask := c.Task.Proc.fs.getUmask()
 		unix.Fchmodat(dir, name, 0o777&^umask, 0)
 		return 0, 0
 	}

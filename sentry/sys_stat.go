@@ -163,6 +163,19 @@ func access(c *Call, dirfd int, pathArg int, mode uint32, flags int) (int64, uni
 			return 0, e
 		}
 		defer unix.Close(nfd)
+		if mode&unix.W_OK != 0 {
+			// A file, directory or link of a read-only mount: EROFS, as
+			// the path form and Linux say (the host file may be writable).
+			var st unix.Stat_t
+			if unix.Fstat(nfd, &st) == nil {
+				switch st.Mode & unix.S_IFMT {
+				case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
+					if e := c.s.fs.MayWrite(nfd); e != 0 {
+						return 0, e
+					}
+				}
+			}
+		}
 		if err := unix.Faccessat2(nfd, "", mode, flags|atEmptyPath); err != nil {
 			return 0, err.(unix.Errno)
 		}

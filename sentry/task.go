@@ -23,10 +23,33 @@ type FSContext struct {
 	umask uint32
 }
 
-func (f *FSContext) snapshot() (vfs.Dir, uint32) {
+// cwdCopy returns the cwd with an fd of the caller's own, which the
+// caller closes. It is taken under the lock: a concurrent chdir closes the
+// context's fd, and the sentry may give its number to another file at once
+// (a lookup would then start in that file's mount, read-only or not).
+func (f *FSContext) cwdCopy() (vfs.Dir, unix.Errno) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.cwd, f.umask
+	d := f.cwd
+	fd, err := unix.FcntlInt(uintptr(d.FD), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return vfs.Dir{}, err.(unix.Errno)
+	}
+	d.FD = fd
+	return d, 0
+}
+
+// cwdGuest returns the cwd's guest path.
+func (f *FSContext) cwdGuest() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cwd.Guest
+}
+
+func (f *FSContext) getUmask() uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.umask
 }
 
 // fork copies the context (fork without CLONE_FS).
@@ -256,6 +279,14 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 		return t, nil
 	}
 	p := ts.procs[tgid]
+	var stale *Process
+	if p != nil && !pidfdExists(p.pidfd) {
+		// The process this entry was has been reaped (its last threads
+		// had no Task to report it): tgid names a new process now.
+		stale = s.removeProcessLocked(p)
+		defer releaseProcess(stale)
+		p = nil
+	}
 	if p == nil {
 		p = &Process{Tgid: tgid, PPid: ppid, mem: mm.New(tgid), pidfd: -1}
 		if pf, err := unix.PidfdOpen(tgid, 0); err == nil {
@@ -407,6 +438,10 @@ func (s *Sentry) reap() {
 			return
 		}
 		for _, ev := range evs[:n] {
+			if ev.Fd < 0 {
+				s.forgetProcess(int(-ev.Fd))
+				continue
+			}
 			s.forget(int(ev.Fd))
 		}
 	}
@@ -427,28 +462,66 @@ func (s *Sentry) forget(tid int) {
 	p := t.Proc
 	p.tasks--
 	var dead *Process
-	if p.tasks <= 0 && ts.procs[p.Tgid] == p && !processAlive(p) {
-		delete(ts.procs, p.Tgid)
-		if q := ts.pending[p.Tgid]; q != nil {
-			for _, snap := range q {
-				if snap.vm > 0 {
-					s.mem.unseen.Store(true)
-				}
-				snap.release(p)
-			}
-			delete(ts.pending, p.Tgid)
+	if p.tasks <= 0 && ts.procs[p.Tgid] == p {
+		if processAlive(p) {
+			// Threads that never made a routed call keep it alive, and
+			// none has a Task to report its end: watch the process.
+			ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(-p.Tgid)}
+			unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_ADD, p.pidfd, &ev)
+		} else {
+			dead = s.removeProcessLocked(p)
 		}
-		ts.count--
-		dead = p
 	}
 	ts.mu.Unlock()
-	if dead != nil {
-		dead.fds.Release()
-		dead.fs.release()
-		dead.mem.Reset() // its /proc/<pid>/maps handle
-		if dead.pidfd >= 0 {
-			unix.Close(dead.pidfd)
+	releaseProcess(dead)
+}
+
+// forgetProcess drops process tgid once it has ended with no Task left
+// (armed by forget).
+func (s *Sentry) forgetProcess(tgid int) {
+	ts := &s.tasks
+	ts.mu.Lock()
+	var dead *Process
+	if p := ts.procs[tgid]; p != nil {
+		unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_DEL, p.pidfd, nil)
+		if p.tasks <= 0 && !processAlive(p) {
+			dead = s.removeProcessLocked(p)
 		}
+	}
+	ts.mu.Unlock()
+	releaseProcess(dead)
+}
+
+// removeProcessLocked takes p out of the table (ts.mu held); the caller
+// releases it with releaseProcess once the lock is dropped.
+func (s *Sentry) removeProcessLocked(p *Process) *Process {
+	ts := &s.tasks
+	if p.pidfd >= 0 {
+		unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_DEL, p.pidfd, nil) // if forget armed it
+	}
+	delete(ts.procs, p.Tgid)
+	if q := ts.pending[p.Tgid]; q != nil {
+		for _, snap := range q {
+			if snap.vm > 0 {
+				s.mem.unseen.Store(true)
+			}
+			snap.release(p)
+		}
+		delete(ts.pending, p.Tgid)
+	}
+	ts.count--
+	return p
+}
+
+func releaseProcess(dead *Process) {
+	if dead == nil {
+		return
+	}
+	dead.fds.Release()
+	dead.fs.release()
+	dead.mem.Reset() // its /proc/<pid>/maps handle
+	if dead.pidfd >= 0 {
+		unix.Close(dead.pidfd)
 	}
 }
 
@@ -463,14 +536,26 @@ func processAlive(p *Process) bool {
 	return n == 0
 }
 
-// inSandbox tells whether pid (a tgid or tid) belongs to the sandbox.
+// inSandbox tells whether pid (a tgid or tid) belongs to the sandbox: a
+// task or process of the table that still exists (a zombie does). An entry
+// whose task is gone (reaped, and not forgotten yet) names nothing: the
+// kernel may already have given its number to a process outside.
 func (s *Sentry) inSandbox(pid int) bool {
 	s.tasks.mu.Lock()
 	defer s.tasks.mu.Unlock()
-	if s.tasks.procs[pid] != nil || s.tasks.byTid[pid] != nil {
+	if t := s.tasks.byTid[pid]; t != nil && pidfdExists(t.pidfd) {
+		return true
+	}
+	if p := s.tasks.procs[pid]; p != nil && pidfdExists(p.pidfd) {
 		return true
 	}
 	return false
+}
+
+// pidfdExists tells whether the task a pidfd names has not been reaped
+// (signal 0 checks only that; a zombie still counts, as for kill).
+func pidfdExists(pidfd int) bool {
+	return pidfd >= 0 && unix.PidfdSendSignal(pidfd, 0, nil, 0) == nil
 }
 
 // Stats reports the sentry's bookkeeping size (for leak tests).

@@ -26,6 +26,9 @@ static void c_ro(void)
 	show("utimensat(fd, \"\", AT_EMPTY_PATH)", R(SYS_utimensat, fd, "", ts, AT_EMPTY_PATH));
 	show("fchmodat2(cwd, \"\", AT_EMPTY_PATH)", R(452, AT_FDCWD, "", 0777, AT_EMPTY_PATH));
 	show("utimensat(cwd, \"\", AT_EMPTY_PATH)", R(SYS_utimensat, AT_FDCWD, "", ts, AT_EMPTY_PATH));
+	show("faccessat2(fd, \"\", W_OK, AT_EMPTY_PATH)", R(439, fd, "", W_OK, AT_EMPTY_PATH));
+	show("faccessat2(cwd, \"\", W_OK, AT_EMPTY_PATH)", R(439, AT_FDCWD, "", W_OK, AT_EMPTY_PATH));
+	show("faccessat2(cwd, \"\", R_OK, AT_EMPTY_PATH)", R(439, AT_FDCWD, "", R_OK, AT_EMPTY_PATH));
 	/* The path forms of the same changes. */
 	show("setxattr(target, user.y)", R(SYS_setxattr, "target", "user.y", "1", 1, 0));
 	show("lsetxattr(target, user.y)", R(SYS_lsetxattr, "target", "user.y", "1", 1, 0));

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sys/wait.h>
+#include <time.h>
 
 static void c_self(void)
 {
@@ -46,8 +48,45 @@ static void c_self(void)
 	printf("cmdline ends with self: %d\n", n > 5 && strcmp(buf + strlen(buf) + 1, "self") == 0);
 }
 
+static void *idle_thread(void *x)
+{
+	(void)x;
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	R(SYS_nanosleep, &ts, NULL); /* no routed call: the sentry never met it */
+	R(SYS_exit, 0);
+	return NULL;
+}
+
+/* A child whose main thread (the one the sentry knows) exits first, while a
+ * thread the sentry never met keeps the process alive; once the child is
+ * reaped, its /proc entry and its pid are gone, as in Linux. */
+static void c_reaped(void)
+{
+	char path[64];
+	struct stat st;
+	for (int round = 0; round < 3; round++) {
+		long pid = R(SYS_fork);
+		if (pid == 0) {
+			pthread_t t;
+			pthread_create(&t, NULL, idle_thread, NULL);
+			R(SYS_exit, 0); /* this thread only */
+		}
+		snprintf(path, sizeof path, "/proc/%ld", pid);
+		int status;
+		waitpid(pid, &status, 0);
+		long r = R(SYS_stat, path, &st);
+		printf("round %d: stat(/proc/<reaped child>) = %s\n", round, r == -ENOENT ? "ENOENT" : r == 0 ? "0" : "other");
+		printf("round %d: kill(<reaped child>, 0) = %s\n", round, R(SYS_kill, pid, 0) == -ESRCH ? "ESRCH" : "other");
+		char buf[64];
+		snprintf(path, sizeof path, "/proc/%ld/status", pid);
+		printf("round %d: open(/proc/<reaped child>/status) = %s\n", round, R(SYS_open, path, O_RDONLY) == -ENOENT ? "ENOENT" : "other");
+		(void)buf;
+	}
+}
+
 static const struct tcase cases[] = {
 	{"self", c_self},
+	{"reaped", c_reaped},
 	{NULL, NULL},
 };
 
