@@ -366,7 +366,26 @@ func (c Ctx) guestFD(e *Entry) (int, unix.Errno) {
 	return c.GuestFD(e.FDPid, e.FDRef)
 }
 
-// Stat returns the stat of path (of the file itself for /proc/<pid>/fd/N).
+// fdLink returns an O_PATH fd of the magic link /proc/<pid>/fd/N itself
+// (for the calls that do not follow it: lstat, llistxattr), from the
+// host's procfs, which describes it as Linux does: a symlink whose mode
+// says the fd's access mode. The guest's fd is checked first (EBADF and
+// membership as for following it).
+func (c Ctx) fdLink(e *Entry) (int, unix.Errno) {
+	gfd, errno := c.guestFD(e)
+	if errno != 0 {
+		return -1, errno
+	}
+	unix.Close(gfd)
+	fd, err := unix.Open("/proc/"+itoa(e.FDPid)+"/fd/"+itoa(e.FDRef), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, unix.ENOENT
+	}
+	return fd, 0
+}
+
+// Stat returns the stat of path (for /proc/<pid>/fd/N, of the file when
+// following, of the link itself otherwise).
 func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, unix.Errno) {
 	var st unix.Stat_t
 	e, errno := fs.lookupExisting(c, path, follow)
@@ -374,6 +393,14 @@ func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, unix.Errno) {
 		return st, errno
 	}
 	defer e.Release()
+	if e.FDRef >= 0 && !follow {
+		lfd, errno := c.fdLink(e)
+		if errno != 0 {
+			return st, errno
+		}
+		defer unix.Close(lfd)
+		return st, statAt(lfd, "", &st, 0)
+	}
 	if e.FDRef >= 0 {
 		gfd, errno := c.guestFD(e)
 		if errno != 0 {
@@ -411,7 +438,11 @@ func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.
 	defer e.Release()
 	fd, name := e.Target()
 	if e.FDRef >= 0 {
-		gfd, errno := c.guestFD(e)
+		get := c.guestFD
+		if !follow {
+			get = c.fdLink
+		}
+		gfd, errno := get(e)
 		if errno != 0 {
 			return stx, errno
 		}
@@ -943,8 +974,11 @@ func (fs *FS) OpenPath(c Ctx, path string, follow bool) (int, unix.Errno) {
 		return -1, errno
 	}
 	defer e.Release()
+	if e.FDRef >= 0 && follow {
+		return c.guestFD(e) // the guest's own open file
+	}
 	if e.FDRef >= 0 {
-		return -1, unix.EPERM
+		return c.fdLink(e)
 	}
 	fd, name := e.Target()
 	if name == "" {

@@ -23,6 +23,18 @@ static void c_self(void)
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	n = R(SYS_readlink, link, buf, sizeof buf - 1);
 	printf("fd link names the file: %d\n", n > 0 && (buf[n] = 0, strcmp(buf + strlen(buf) - 5, "/data") == 0));
+	/* ls -l /proc/self/fd: lstat describes the link (its mode says the
+	 * fd's access mode), and the link has no xattrs. */
+	struct stat lst;
+	long r = R(SYS_lstat, link, &lst);
+	printf("lstat(fd link) = %ld mode=%o size=%ld\n", r, r == 0 ? lst.st_mode : 0, r == 0 ? (long)lst.st_size : 0);
+	r = R(SYS_stat, link, &lst);
+	printf("stat(fd link) = %ld type=%o\n", r, r == 0 ? lst.st_mode & S_IFMT : 0);
+	show("llistxattr(fd link)", R(SYS_llistxattr, link, buf, sizeof buf));
+	int wfd = open("written", O_WRONLY | O_CREAT, 0644);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", wfd);
+	r = R(SYS_lstat, link, &lst);
+	printf("lstat(write-only fd link) = %ld mode=%o\n", r, r == 0 ? lst.st_mode : 0);
 	/* glibc reads /proc/self/maps for the main thread's stack. */
 	pthread_attr_t a;
 	size_t sz = 0;
