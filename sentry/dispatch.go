@@ -234,6 +234,9 @@ type Call struct {
 	closeA bool
 	// installed runs with the guest's fd number once ADDFD succeeded.
 	installed func(fd int)
+	// beforeReply, when set, runs with the guest's fd number after ADDFD
+	// and before the reply (the fd is then installed without SEND).
+	beforeReply func(fd int)
 	// after runs once the reply is sent.
 	after func()
 	// blocked is set while the call may block (see interrupt.go).
@@ -364,7 +367,7 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 	// out-parameters are still what the call returned, and a task's lines
 	// come in its order. An fd is then installed without SEND, so that its
 	// number is known before the reply.
-	send := s.tracer == nil
+	send := s.tracer == nil && c.beforeReply == nil
 	switch {
 	case c.addFD >= 0:
 		newfd := -1
@@ -385,12 +388,19 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 			if !send {
 				if err != nil {
 					e, _ := err.(unix.Errno)
-					s.tracer.record(&c, 0, e, time.Since(start))
+					if s.tracer != nil {
+						s.tracer.record(&c, 0, e, time.Since(start))
+					}
 					if err != unix.ENOENT {
 						s.listener.Reply(n.ID, 0, e)
 					}
 				} else {
-					s.tracer.record(&c, int64(newfd), 0, time.Since(start))
+					if c.beforeReply != nil {
+						c.beforeReply(newfd)
+					}
+					if s.tracer != nil {
+						s.tracer.record(&c, int64(newfd), 0, time.Since(start))
+					}
 					s.listener.Reply(n.ID, int64(newfd), 0)
 				}
 				err = nil
@@ -409,7 +419,7 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 				newfd = -1
 			}
 		} else {
-			if !send {
+			if !send && s.tracer != nil {
 				s.tracer.record(&c, 0, errno, time.Since(start))
 			}
 			s.listener.Reply(n.ID, 0, errno)

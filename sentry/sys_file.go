@@ -166,6 +166,10 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 	if o.PathOnly {
 		return installStandIn(c, o, cloexec)
 	}
+	if o.IsDir && o.Mount != nil && o.Mount.Kind == vfs.ProcDir {
+		pid := c.Task.Proc.Tgid
+		c.beforeReply = func(int) { c.s.fs.RefreshFDs(pid, o.Mount, o.Guest) }
+	}
 	if o.IsDir {
 		if ref, err := unix.Dup(o.FD); err == nil {
 			unix.CloseOnExec(ref)

@@ -417,6 +417,15 @@ func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, unix.Errno) {
 	return st, errno
 }
 
+// RefreshFDs makes the listing of guest directory dir, a /proc/<pid>/fd
+// of a ProcDir mount m, current again for the calling process pid: the
+// guest's open of it has just added an fd, which Linux lists.
+func (fs *FS) RefreshFDs(pid int, m *Mount, dir string) {
+	if fs.proc != nil && m != nil && m.Kind == ProcDir && strings.HasSuffix(dir, "/fd") {
+		fs.proc.PrepareDir(pid, dir)
+	}
+}
+
 // IsProcFile tells whether host path names a file of a ProcDir mount (its
 // stat must say size 0, as procfs does).
 func (fs *FS) IsProcFile(host string) bool {

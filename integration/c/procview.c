@@ -5,6 +5,7 @@
 #include "raw.h"
 #include <fcntl.h>
 #include <limits.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +36,17 @@ static void c_self(void)
 	snprintf(link, sizeof link, "/proc/self/fd/%d", wfd);
 	r = R(SYS_lstat, link, &lst);
 	printf("lstat(write-only fd link) = %ld mode=%o\n", r, r == 0 ? lst.st_mode : 0);
+	/* A listing of /proc/self/fd includes the fd it is read through. */
+	DIR *dir = opendir("/proc/self/fd");
+	int own = 0, wlisted = 0;
+	char ownname[16], wname[16];
+	snprintf(ownname, sizeof ownname, "%d", dir ? dirfd(dir) : -1);
+	snprintf(wname, sizeof wname, "%d", wfd);
+	for (struct dirent *de; dir && (de = readdir(dir));) {
+		own |= strcmp(de->d_name, ownname) == 0;
+		wlisted |= strcmp(de->d_name, wname) == 0;
+	}
+	printf("fd listing has its own fd: %d, the write-only fd: %d\n", own, wlisted);
 	/* glibc reads /proc/self/maps for the main thread's stack. */
 	pthread_attr_t a;
 	size_t sz = 0;
