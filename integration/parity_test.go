@@ -169,6 +169,7 @@ var syscallCases = []parityCase{
 		want: []string{"exe ends with /procview: 1", "cwd link is getcwd: 1", "fd link names the file: 1",
 			"lstat(fd link) = 0 mode=120500 size=64", "stat(fd link) = 0 type=100000", "llistxattr(fd link) = 0",
 			"lstat(write-only fd link) = 0 mode=120300", "fd listing has its own fd: 1, the write-only fd: 1",
+			"lstat(/proc/self) = 0 mode=120777 size=0", "llistxattr(/proc/self) = 0",
 			"pthread_getattr_np: 0", "status Pid is getpid: 1", "mountinfo has /: 1", "cmdline ends with self: 1"}},
 	{name: "procview/reaped", prog: "procview", argv: []string{"reaped"},
 		want: []string{"round 2: stat(/proc/<reaped child>) = ENOENT", "round 2: kill(<reaped child>, 0) = ESRCH",

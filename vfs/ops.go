@@ -377,8 +377,8 @@ func (c Ctx) fdLink(e *Entry) (int, unix.Errno) {
 		return -1, errno
 	}
 	unix.Close(gfd)
-	fd, err := unix.Open("/proc/"+itoa(e.FDPid)+"/fd/"+itoa(e.FDRef), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
+	fd, errno := reopenPath("/proc/" + itoa(e.FDPid) + "/fd/" + itoa(e.FDRef))
+	if errno != 0 {
 		return -1, unix.ENOENT
 	}
 	return fd, 0
@@ -393,6 +393,11 @@ func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, unix.Errno) {
 		return st, errno
 	}
 	defer e.Release()
+	if e.Link != "" {
+		// /proc/self itself: the host's own per-caller link describes it
+		// (procfs: a symlink of mode 0777, size 0).
+		return st, statAt(unix.AT_FDCWD, "/proc/self", &st, 0)
+	}
 	if e.FDRef >= 0 && !follow {
 		lfd, errno := c.fdLink(e)
 		if errno != 0 {
@@ -446,6 +451,9 @@ func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.
 	}
 	defer e.Release()
 	fd, name := e.Target()
+	if e.Link != "" {
+		fd, name = unix.AT_FDCWD, "/proc/self" // as in Stat
+	}
 	if e.FDRef >= 0 {
 		get := c.guestFD
 		if !follow {
@@ -986,6 +994,9 @@ func (fs *FS) OpenPath(c Ctx, path string, follow bool) (int, unix.Errno) {
 	if e.FDRef >= 0 && follow {
 		return c.guestFD(e) // the guest's own open file
 	}
+	if e.Link != "" {
+		return reopenPath("/proc/self") // /proc/self itself, as in Stat
+	}
 	if e.FDRef >= 0 {
 		return c.fdLink(e)
 	}
@@ -994,6 +1005,14 @@ func (fs *FS) OpenPath(c Ctx, path string, follow bool) (int, unix.Errno) {
 		return reopen(fd, unix.O_PATH)
 	}
 	return openStep(fd, name, 0)
+}
+
+func reopenPath(host string) (int, unix.Errno) {
+	fd, err := unix.Open(host, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err.(unix.Errno)
+	}
+	return fd, 0
 }
 
 // Mknod is mknodat(2) for regular files, FIFOs and sockets.

@@ -36,6 +36,9 @@ static void c_self(void)
 	snprintf(link, sizeof link, "/proc/self/fd/%d", wfd);
 	r = R(SYS_lstat, link, &lst);
 	printf("lstat(write-only fd link) = %ld mode=%o\n", r, r == 0 ? lst.st_mode : 0);
+	r = R(SYS_lstat, "/proc/self", &lst);
+	printf("lstat(/proc/self) = %ld mode=%o size=%ld\n", r, r == 0 ? lst.st_mode : 0, r == 0 ? (long)lst.st_size : 0);
+	show("llistxattr(/proc/self)", R(SYS_llistxattr, "/proc/self", buf, sizeof buf));
 	/* A listing of /proc/self/fd includes the fd it is read through. */
 	DIR *dir = opendir("/proc/self/fd");
 	int own = 0, wlisted = 0;
