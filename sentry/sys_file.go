@@ -173,18 +173,23 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 	if o.IsDir {
 		if ref, err := unix.Dup(o.FD); err == nil {
 			unix.CloseOnExec(ref)
-			f := fdtable.NewFile(o.Guest, true, ref)
-			fds := c.Task.Proc.fds
-			c.installed = func(fd int) {
-				if fd < 0 {
-					f.DecRef()
-					return
-				}
-				fds.Install(fd, f, cloexec)
-			}
+			c.bookOnInstall(fdtable.NewFile(o.Guest, true, ref), cloexec)
 		}
 	}
 	return c.InstallFD(o.FD, -1, cloexec)
+}
+
+// bookOnInstall books f at the guest's fd once ADDFD has installed it,
+// taking over the caller's reference (dropped if the install failed).
+func (c *Call) bookOnInstall(f *fdtable.File, cloexec bool) {
+	fds := c.Task.Proc.fds
+	c.installed = func(fd int) {
+		if fd < 0 {
+			f.DecRef()
+			return
+		}
+		fds.Install(fd, f, cloexec)
+	}
 }
 
 // installStandIn gives the guest an fd for an O_PATH fd of a symlink,
@@ -206,15 +211,7 @@ func installStandIn(c *Call, o vfs.Opened, cloexec bool) (int64, unix.Errno) {
 		unix.Close(o.FD)
 		return 0, unix.ENFILE
 	}
-	f := fdtable.NewStandIn(o.Guest, ref, o.FD)
-	fds := c.Task.Proc.fds
-	c.installed = func(fd int) {
-		if fd < 0 {
-			f.DecRef()
-			return
-		}
-		fds.Install(fd, f, cloexec)
-	}
+	c.bookOnInstall(fdtable.NewStandIn(o.Guest, ref, o.FD), cloexec)
 	return c.InstallFD(ph, -1, cloexec)
 }
 
@@ -226,13 +223,7 @@ func dupTo(c *Call, oldfd, newfd int, cloexec bool) (int64, unix.Errno) {
 	}
 	fds := c.Task.Proc.fds
 	if f, ok := fds.Get(oldfd); ok {
-		c.installed = func(fd int) {
-			if fd < 0 {
-				f.DecRef()
-				return
-			}
-			fds.Install(fd, f, cloexec)
-		}
+		c.bookOnInstall(f, cloexec)
 	} else if newfd >= 0 {
 		fds.Remove(newfd)
 	}
