@@ -178,13 +178,13 @@ func (c *Call) ctxAt(dirfd int, path string) (vfs.Ctx, func(), unix.Errno) {
 	umask := c.Task.Proc.fs.getUmask()
 	if len(path) > 0 && path[0] == '/' {
 		root := c.s.fs.Root()
-		return vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: root.FD(), Mount: root}, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, func() {}, 0
+		return vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: root.FD(), Mount: root}, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid, Tid: c.Task.Tid}, func() {}, 0
 	}
 	d, rel, errno := c.dirAt(dirfd)
 	if errno != 0 {
 		return vfs.Ctx{}, nil, errno
 	}
-	return vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, rel, 0
+	return vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid, Tid: c.Task.Tid}, rel, 0
 }
 
 // addFD installs fd in the caller without answering (for calls that make

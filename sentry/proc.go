@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,11 +21,15 @@ import (
 //   - their status, stat, statm, cmdline, comm, environ, limits are the
 //     kernel's own text; maps has host paths put in the guest's view;
 //     mountinfo and mounts describe the guest's mount table; exe, cwd and
-//     root are symlinks into the guest's view; fd/ lists their fds;
+//     root are symlinks into the guest's view; fd/ lists their fds; task/
+//     has a directory per thread with the thread's own status, stat and
+//     comm (the guest cannot write them: a thread names another with
+//     prctl from inside, not through /proc);
 //   - a few system-wide files (cpuinfo, meminfo, uptime, loadavg, stat,
 //     version, filesystems, swaps) are the host's, which programs size
 //     themselves by;
-//   - self and thread-self are resolved per caller by the walker.
+//   - self and thread-self (<pid>/task/<tid>) are resolved per caller by
+//     the walker.
 //
 // Nothing else of the host's /proc exists in the guest.
 type ProcFS struct {
@@ -55,6 +60,11 @@ var systemFiles = map[string]bool{"cpuinfo": true, "meminfo": true, "uptime": tr
 	"stat": true, "version": true, "filesystems": true, "swaps": true}
 
 var pidFiles = []string{"status", "stat", "statm", "cmdline", "comm", "environ", "limits",
+	"maps", "mountinfo", "mounts", "exe", "cwd", "root", "fd", "task"}
+
+// taskFiles are those of /proc/<pid>/task/<tid>: the thread's own status,
+// stat and comm, and the process's others.
+var taskFiles = []string{"status", "stat", "statm", "cmdline", "comm", "environ", "limits",
 	"maps", "mountinfo", "mounts", "exe", "cwd", "root", "fd"}
 
 // at returns the attached sentry (nil before Attach) and dir relative to
@@ -86,6 +96,25 @@ func (p *ProcFS) Prepare(pid int, dir, name string) {
 	default:
 		if n, err := strconv.Atoi(rel); err == nil && n > 0 {
 			p.preparePidEntry(s, n, name)
+			return
+		}
+		parts := strings.Split(rel, "/")
+		if len(parts) < 2 || parts[1] != "task" {
+			return
+		}
+		n, err := strconv.Atoi(parts[0])
+		if err != nil || n <= 0 {
+			return
+		}
+		switch len(parts) {
+		case 2:
+			if tid, err := strconv.Atoi(name); err == nil && tid > 0 {
+				p.prepareTask(s, n, tid)
+			}
+		case 3:
+			if tid, err := strconv.Atoi(parts[2]); err == nil && tid > 0 && slices.Contains(taskFiles, name) && p.prepareTask(s, n, tid) {
+				p.prepareEntry(s, n, p.taskDir(n, tid), "/proc/"+strconv.Itoa(n)+"/task/"+strconv.Itoa(tid)+"/", name)
+			}
 		}
 	}
 }
@@ -124,7 +153,62 @@ func (p *ProcFS) PrepareDir(pid int, dir string) {
 		}
 	case len(parts) == 2 && parts[1] == "fd":
 		if n, err := strconv.Atoi(parts[0]); err == nil && s.isProcess(n) {
-			p.listFDs(s, n)
+			p.listFDs(s, n, filepath.Join(p.dir, parts[0], "fd"))
+		}
+	case len(parts) == 2 && parts[1] == "task":
+		if n, err := strconv.Atoi(parts[0]); err == nil {
+			p.listTasks(s, n)
+		}
+	case len(parts) == 3 && parts[1] == "task":
+		n, err1 := strconv.Atoi(parts[0])
+		tid, err2 := strconv.Atoi(parts[2])
+		if err1 == nil && err2 == nil && p.prepareTask(s, n, tid) {
+			host := "/proc/" + parts[0] + "/task/" + parts[2] + "/"
+			for _, name := range taskFiles {
+				p.prepareEntry(s, n, p.taskDir(n, tid), host, name)
+			}
+		}
+	case len(parts) == 4 && parts[1] == "task" && parts[3] == "fd":
+		if n, err := strconv.Atoi(parts[0]); err == nil && s.isProcess(n) {
+			p.listFDs(s, n, filepath.Join(p.dir, rel))
+		}
+	}
+}
+
+func (p *ProcFS) taskDir(n, tid int) string {
+	return filepath.Join(p.dir, strconv.Itoa(n), "task", strconv.Itoa(tid))
+}
+
+// prepareTask makes /proc/<n>/task/<tid> when tid is a thread of n, one of
+// the sandbox's processes, and removes it otherwise; it tells which.
+func (p *ProcFS) prepareTask(s *Sentry, n, tid int) bool {
+	d := p.taskDir(n, tid)
+	var st unix.Stat_t
+	if !s.isProcess(n) || unix.Stat("/proc/"+strconv.Itoa(n)+"/task/"+strconv.Itoa(tid), &st) != nil {
+		os.RemoveAll(d)
+		return false
+	}
+	os.MkdirAll(d, procDirMode)
+	return true
+}
+
+// listTasks mirrors /proc/<n>/task for listing: one directory per thread.
+func (p *ProcFS) listTasks(s *Sentry, n int) {
+	d := filepath.Join(p.dir, strconv.Itoa(n), "task")
+	if !s.isProcess(n) {
+		return
+	}
+	os.MkdirAll(d, procDirMode)
+	ents, _ := os.ReadDir("/proc/" + strconv.Itoa(n) + "/task")
+	live := map[string]bool{}
+	for _, e := range ents {
+		live[e.Name()] = true
+		os.Mkdir(filepath.Join(d, e.Name()), procDirMode)
+	}
+	old, _ := os.ReadDir(d)
+	for _, e := range old {
+		if !live[e.Name()] {
+			os.RemoveAll(filepath.Join(d, e.Name()))
 		}
 	}
 }
@@ -145,7 +229,13 @@ func (p *ProcFS) preparePidEntry(s *Sentry, n int, name string) {
 		return
 	}
 	os.Mkdir(d, procDirMode)
-	host := "/proc/" + strconv.Itoa(n) + "/"
+	p.prepareEntry(s, n, d, "/proc/"+strconv.Itoa(n)+"/", name)
+}
+
+// prepareEntry makes entry name of directory d (of process n, or of one of
+// its threads) from the host's directory host ("/proc/<n>/" or
+// "/proc/<n>/task/<tid>/").
+func (p *ProcFS) prepareEntry(s *Sentry, n int, d, host, name string) {
 	dst := filepath.Join(d, name)
 	switch name {
 	case "status", "stat", "statm", "cmdline", "comm", "environ", "limits":
@@ -164,15 +254,14 @@ func (p *ProcFS) preparePidEntry(s *Sentry, n int, name string) {
 		p.symlink(dst, s.cwdOf(n))
 	case "root":
 		p.symlink(dst, "/")
-	case "fd":
+	case "fd", "task":
 		os.Mkdir(dst, procDirMode)
 	}
 }
 
-// listFDs mirrors /proc/<n>/fd for listing: one symlink per fd, pointing
-// where the fd does in the guest's view.
-func (p *ProcFS) listFDs(s *Sentry, n int) {
-	d := filepath.Join(p.dir, strconv.Itoa(n), "fd")
+// listFDs mirrors /proc/<n>/fd in d for listing: one symlink per fd,
+// pointing where the fd does in the guest's view.
+func (p *ProcFS) listFDs(s *Sentry, n int, d string) {
 	os.MkdirAll(d, procDirMode)
 	host := "/proc/" + strconv.Itoa(n) + "/fd"
 	ents, _ := os.ReadDir(host)

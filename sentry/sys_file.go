@@ -117,7 +117,7 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 			return 0, e
 		}
 		umask := c.Task.Proc.fs.getUmask()
-		ctx, rel = vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid}, r
+		ctx, rel = vfs.Ctx{Cwd: d, Umask: umask, GuestFD: c.getFDOf, Pid: c.Task.Proc.Tgid, Tid: c.Task.Tid}, r
 	} else {
 		ctx, rel, errno = c.ctxAt(dirfd, path)
 		if errno != 0 {

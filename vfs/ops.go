@@ -14,8 +14,9 @@ type Ctx struct {
 	// GuestFD returns a copy (which the caller closes) of fd n of sandbox
 	// process pid, for paths through an fd directory (/proc/<pid>/fd/N).
 	GuestFD func(pid, n int) (int, unix.Errno)
-	// Pid is the calling process (for /proc/self).
-	Pid int
+	// Pid is the calling process (for /proc/self), Tid the calling thread
+	// (for /proc/thread-self; 0: the process).
+	Pid, Tid int
 	// Block, if set, is told before an operation that may block (a FIFO
 	// open waiting for its peer) how to make it return; the operation
 	// calls done when it has.
@@ -24,7 +25,7 @@ type Ctx struct {
 
 // lookupResolve is Lookup with the guest's openat2 RESOLVE_* flags.
 func (fs *FS) lookupResolve(c Ctx, path string, follow bool, resolve uint64) (*Entry, unix.Errno) {
-	return fs.checkDeny(fs.lookup(c.Cwd, path, follow, resolve, c.Pid))
+	return fs.checkDeny(fs.lookup(c.Cwd, path, follow, resolve, c.Pid, c.Tid))
 }
 
 // checkDeny refuses lookups that end on a denied path (filesystem.deny).
@@ -42,7 +43,7 @@ func (fs *FS) checkDeny(e *Entry, errno unix.Errno) (*Entry, unix.Errno) {
 
 // lookupExisting resolves a path that must exist.
 func (fs *FS) lookupExisting(c Ctx, path string, follow bool) (*Entry, unix.Errno) {
-	e, errno := fs.checkDeny(fs.lookup(c.Cwd, path, follow, 0, c.Pid))
+	e, errno := fs.checkDeny(fs.lookup(c.Cwd, path, follow, 0, c.Pid, c.Tid))
 	if errno != 0 {
 		return nil, errno
 	}
@@ -56,7 +57,7 @@ func (fs *FS) lookupExisting(c Ctx, path string, follow bool) (*Entry, unix.Errn
 // lookupCreate resolves the parent of a path that an operation will create.
 // Hidden names cannot be created (EACCES); a mount point or "/" exists.
 func (fs *FS) lookupCreate(c Ctx, path string) (*Entry, unix.Errno) {
-	e, errno := fs.checkDeny(fs.lookup(c.Cwd, path, false, 0, c.Pid))
+	e, errno := fs.checkDeny(fs.lookup(c.Cwd, path, false, 0, c.Pid, c.Tid))
 	if errno != 0 {
 		return nil, errno
 	}

@@ -40,6 +40,7 @@ type Entry struct {
 	floor   int    // stack index of the lookup's root (RESOLVE_BENEATH/IN_ROOT)
 	resolve uint64 // the guest's openat2 RESOLVE_* flags
 	pid     int    // the calling process, for /proc/self
+	tid     int    // the calling thread, for /proc/thread-self (0: pid)
 
 	// Name is the final component, or "" when the path names a directory
 	// through "/", ".", ".." or a mount point (then Self is the object).
@@ -201,12 +202,12 @@ func openStep(dirfd int, name string, flags uint64) (int, unix.Errno) {
 // Lookup resolves path for the guest, starting at cwd when path is
 // relative. With follow, a symlink as the last component is followed.
 func (fs *FS) Lookup(cwd Dir, path string, follow bool) (*Entry, unix.Errno) {
-	return fs.lookup(cwd, path, follow, 0, 0)
+	return fs.lookup(cwd, path, follow, 0, 0, 0)
 }
 
 // lookup is Lookup with openat2's RESOLVE_* flags applied on behalf of the
 // guest.
-func (fs *FS) lookup(cwd Dir, path string, follow bool, resolve uint64, pid int) (*Entry, unix.Errno) {
+func (fs *FS) lookup(cwd Dir, path string, follow bool, resolve uint64, pid, tid int) (*Entry, unix.Errno) {
 	if path == "" {
 		return nil, unix.ENOENT
 	}
@@ -214,7 +215,7 @@ func (fs *FS) lookup(cwd Dir, path string, follow bool, resolve uint64, pid int)
 	if scoped && resolve&unix.RESOLVE_BENEATH != 0 && strings.HasPrefix(path, "/") {
 		return nil, unix.EXDEV
 	}
-	e := &Entry{fs: fs, FDRef: -1, resolve: resolve, pid: pid}
+	e := &Entry{fs: fs, FDRef: -1, resolve: resolve, pid: pid, tid: tid}
 	e.push(node{guest: "/", fd: fs.root.fd, mount: fs.root})
 	if (scoped || !strings.HasPrefix(path, "/")) && cwd.Guest != "/" {
 		e.push(node{guest: cwd.Guest, fd: cwd.FD, mount: cwd.Mount, compound: true})
@@ -537,17 +538,28 @@ func (e *Entry) selfLink(t *node, name string) string {
 		return ""
 	}
 	switch name {
-	case "self", "thread-self":
+	case "self":
+		return strconv.Itoa(e.pid)
+	case "thread-self":
+		if e.tid > 0 {
+			return strconv.Itoa(e.pid) + "/task/" + strconv.Itoa(e.tid)
+		}
 		return strconv.Itoa(e.pid)
 	}
 	return ""
 }
 
-// procPid returns n when dir is <mount>/<n>, else 0.
+// procPid returns n when dir is <mount>/<n> or <mount>/<n>/task/<tid>
+// (whose fd directory is the process's), else 0.
 func procPid(dir, mount string) int {
 	rest, ok := strings.CutPrefix(dir, strings.TrimSuffix(mount, "/")+"/")
 	if !ok {
 		return 0
+	}
+	if parts := strings.Split(rest, "/"); len(parts) == 3 && parts[1] == "task" {
+		if _, err := strconv.Atoi(parts[2]); err == nil {
+			rest = parts[0]
+		}
 	}
 	n, err := strconv.Atoi(rest)
 	if err != nil || n <= 0 {

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -75,6 +76,70 @@ static void c_self(void)
 	printf("cmdline ends with self: %d\n", n > 5 && strcmp(buf + strlen(buf) + 1, "self") == 0);
 }
 
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int worker_tid, go_on;
+static char worker_self[64];
+
+static void *worker(void *x)
+{
+	(void)x;
+	prctl(PR_SET_NAME, "worker");
+	long n = R(SYS_readlink, "/proc/thread-self", worker_self, sizeof worker_self - 1);
+	worker_self[n > 0 ? n : 0] = 0;
+	pthread_mutex_lock(&mu);
+	worker_tid = (int)R(SYS_gettid);
+	pthread_cond_broadcast(&cv);
+	while (!go_on)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+/* /proc/<pid>/task: one directory per thread, with the thread's own stat
+ * and comm; /proc/thread-self names the calling thread's. */
+static void c_task(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, worker, NULL);
+	pthread_mutex_lock(&mu);
+	while (!worker_tid)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	int pid = getpid();
+	char path[128], buf[256], want[64];
+	snprintf(want, sizeof want, "%d/task/%d", pid, worker_tid);
+	printf("worker's /proc/thread-self is <pid>/task/<tid>: %d\n", strcmp(worker_self, want) == 0);
+	DIR *d = opendir("/proc/self/task");
+	int n = 0, main_seen = 0, worker_seen = 0;
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		main_seen |= atoi(de->d_name) == pid;
+		worker_seen |= atoi(de->d_name) == worker_tid;
+	}
+	printf("task entries %d, main %d, worker %d\n", n, main_seen, worker_seen);
+	snprintf(path, sizeof path, "/proc/self/task/%d/comm", worker_tid);
+	FILE *f = fopen(path, "r");
+	printf("worker comm: %s", f && fgets(buf, sizeof buf, f) ? buf : "(none)\n");
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", worker_tid);
+	f = fopen(path, "r");
+	printf("worker stat names it: %d\n", f && fgets(buf, sizeof buf, f) && atoi(buf) == worker_tid);
+	printf("pthread_getname_np(worker) = %d ", pthread_getname_np(t, buf, sizeof buf));
+	printf("%s\n", buf);
+	snprintf(path, sizeof path, "/proc/self/task/%d/task", worker_tid);
+	struct stat st;
+	show("stat(task/<tid>/task)", R(SYS_stat, path, &st));
+	snprintf(path, sizeof path, "/proc/self/task/%d", 1 << 30);
+	show("stat(task/<not a thread>)", R(SYS_stat, path, &st));
+	pthread_mutex_lock(&mu);
+	go_on = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
+}
+
 static void *idle_thread(void *x)
 {
 	(void)x;
@@ -114,6 +179,7 @@ static void c_reaped(void)
 static const struct tcase cases[] = {
 	{"self", c_self},
 	{"reaped", c_reaped},
+	{"task", c_task},
 	{NULL, NULL},
 };
 
