@@ -75,6 +75,15 @@ type Table struct {
 	mu       sync.Mutex
 	fds      map[int]Entry
 	standIns int // entries whose File is a stand-in
+	// shared counts the holders beyond the first (processes made with
+	// CLONE_FILES, fork snapshots); Release drops one.
+	shared atomic.Int32
+}
+
+// Share takes another holder's reference to t (CLONE_FILES).
+func (t *Table) Share() *Table {
+	t.shared.Add(1)
+	return t
 }
 
 // count adjusts standIns for an entry of f coming (+1) or going (-1);
@@ -227,8 +236,11 @@ func (t *Table) FindStandIn(is func(ref int) bool) (*File, bool) {
 	return found, found != nil
 }
 
-// Release drops every entry (the table's last user is gone).
+// Release drops a holder's reference; with the last one, every entry goes.
 func (t *Table) Release() {
+	if t.shared.Add(-1) >= 0 {
+		return // another process still uses it (CLONE_FILES)
+	}
 	t.RemoveRange(0, ^uint(0))
 }
 

@@ -1219,3 +1219,45 @@ func TestEscapeCwdRace(t *testing.T) {
 	}
 	t.Logf("%s; %d in the cwds", strings.TrimSpace(string(res.Stdout)), found)
 }
+
+// TestEscapeExecAllowSwap: a policy's exec.allow must hold for execveat of
+// an fd as for a path. A thread that swaps the fd between the sentry's
+// check and the kernel's exec, and a thread with a fd table of its own
+// (the sentry must check the fd the kernel will run, not the leader's),
+// must never get the other program run: a static program that exits 42.
+func TestEscapeExecAllowSwap(t *testing.T) {
+	dir := t.TempDir()
+	prog := installC(t, "execswap", dir, "execswap")
+	other := installC(t, "exit42", dir, "other")
+	allowed := filepath.Join(dir, "allowed")
+	writeFiles(t, dir, map[string]string{"allowed": "#!/nonexistent/interpreter\n",
+		"policy.yaml": "extends: default\nexec:\n  allow: [" + filepath.Join(dir, "allowed") + "]\n"})
+	if err := os.Chmod(allowed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{{prog, "race", allowed, other, "20000"}, {prog, "thread", allowed, other}} {
+		// The control: natively the other program runs.
+		if native := runNative(t, runSpec{Dir: dir}, argv...); native.Status != 42 {
+			t.Fatalf("native control: %s never ran the other program, so this test proves nothing\n%s", argv[1], native.describe())
+		}
+		res := runSandbox(t, runSpec{Dir: dir, Timeout: 120 * time.Second}, []string{"--policy", filepath.Join(dir, "policy.yaml")}, argv...)
+		if res.Status == 42 {
+			t.Errorf("ESCAPE (%s): a program outside exec.allow ran through execveat of a swapped fd\n%s", argv[1], res.describe())
+		}
+	}
+}
+
+// TestCloneFSChildExit: a child made with CLONE_FS shares its parent's cwd;
+// when it exits, the parent keeps it (the sentry's shared context is
+// released with its last user, not the first).
+func TestCloneFSChildExit(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"f": "x"})
+	prog := installC(t, "threads", dir, "prog")
+	native := runNative(t, runSpec{Dir: dir}, prog, "clonefs")
+	res := runSandbox(t, runSpec{Dir: dir}, nil, prog, "clonefs")
+	compareRuns(t, native, res, false)
+	if !strings.Contains(string(res.Stdout), "after the CLONE_FS child exited: open(f) = 3") {
+		t.Errorf("want the parent's relative open to work\n%s", res.describe())
+	}
+}

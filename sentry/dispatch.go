@@ -343,7 +343,8 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 		s.listener.Reply(n.ID, 0, unix.ESRCH)
 		return
 	}
-	if t.Proc.execCheck != nil && int(n.Data.Nr) != unix.SYS_EXECVE && !s.checkExec(t.Proc) {
+	defer t.release()
+	if t.Proc.execCheck.Load() != nil && !s.checkExec(t.Proc, t.Tid) {
 		s.listener.Reply(n.ID, 0, unix.EPERM)
 		return
 	}

@@ -34,7 +34,7 @@ func (c *Call) getFD(fd int) (int, unix.Errno) {
 	}
 	p := c.Task.Proc
 	if f, ok := p.fds.Get(fd); ok {
-		if f.Shadow >= 0 && kcmpFile(p.Tgid, os.Getpid(), fd, f.Ref) {
+		if f.Shadow >= 0 && kcmpFile(c.Task.Tid, os.Getpid(), fd, f.Ref) {
 			defer f.DecRef()
 			return dupShadow(f)
 		}
@@ -62,13 +62,15 @@ func dupShadow(f *fdtable.File) (int, unix.Errno) {
 	return nfd, 0
 }
 
-// getFDRaw takes a copy of the open file at the guest's fd, whatever it is.
+// getFDRaw takes a copy of the open file at the guest's fd, whatever it
+// is, from the calling thread's own fd table: a thread made without
+// CLONE_FILES (or after unshare) has one of its own, and the kernel acts
+// on that one when it runs the call.
 func (c *Call) getFDRaw(fd int) (int, unix.Errno) {
 	if fd < 0 {
 		return -1, unix.EBADF
 	}
-	p := c.Task.Proc
-	nfd, err := unix.PidfdGetfd(p.pidfd, fd, 0)
+	nfd, err := unix.PidfdGetfd(c.Task.pidfd, fd, 0)
 	if err != nil {
 		if err == unix.EBADF || err == unix.ESRCH {
 			return -1, unix.EBADF
@@ -83,14 +85,16 @@ func (c *Call) getFDOf(pid, n int) (int, unix.Errno) {
 	if pid == 0 || pid == c.Task.Proc.Tgid {
 		return c.getFD(n)
 	}
-	if !c.s.member(pid) {
-		return -1, unix.ENOENT
-	}
+	// Pinned first, then checked: a member reaped between a check and
+	// the open could leave its number to a process outside.
 	pfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return -1, unix.ENOENT
 	}
 	defer unix.Close(pfd)
+	if !c.s.member(pid) {
+		return -1, unix.ENOENT
+	}
 	nfd, err := unix.PidfdGetfd(pfd, n, 0)
 	if err != nil {
 		return -1, unix.ENOENT
@@ -131,7 +135,7 @@ func (c *Call) dirAt(dirfd int) (vfs.Dir, func(), unix.Errno) {
 		return cwd, func() { unix.Close(cwd.FD) }, 0
 	}
 	if f, ok := p.fds.Get(dirfd); ok {
-		valid := f.Ref >= 0 && kcmpFile(p.Tgid, os.Getpid(), dirfd, f.Ref)
+		valid := f.Ref >= 0 && kcmpFile(c.Task.Tid, os.Getpid(), dirfd, f.Ref)
 		if f.IsDir && valid {
 			return c.s.fs.DirOf(f.Guest, f.Ref), f.DecRef, 0
 		}

@@ -211,7 +211,20 @@ func installStandIn(c *Call, o vfs.Opened, cloexec bool) (int64, unix.Errno) {
 		unix.Close(o.FD)
 		return 0, unix.ENFILE
 	}
-	c.bookOnInstall(fdtable.NewStandIn(o.Guest, ref, o.FD), cloexec)
+	// Booked before the reply: the guest's next call (glibc's fstatat of
+	// it) may reach another serving thread at once, and without the entry
+	// it would act on /dev/null.
+	f := fdtable.NewStandIn(o.Guest, ref, o.FD)
+	fds, booked := c.Task.Proc.fds, false
+	c.beforeReply = func(fd int) {
+		fds.Install(fd, f, cloexec)
+		booked = true
+	}
+	c.installed = func(int) {
+		if !booked {
+			f.DecRef()
+		}
+	}
 	return c.InstallFD(ph, -1, cloexec)
 }
 

@@ -90,9 +90,18 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
 			return 0, err.(unix.Errno)
 		}
-		if _, errno := c.bookImage(nfd); errno != 0 {
+		ids, errno := c.bookImage(nfd)
+		if errno != 0 {
 			return 0, errno
 		}
+		// The kernel runs what the guest's fd names when it gets there: a
+		// thread may dup2 another file over it after this check. The
+		// post-exec check holds the process to the file checked here.
+		var want unix.Stat_t
+		if err := unix.Fstat(nfd, &want); err != nil {
+			return 0, err.(unix.Errno)
+		}
+		c.setExecCheck(append([]fileID{{want.Dev, want.Ino}}, ids...))
 		return c.Continue()
 	}
 	ctx, rel, errno := c.ctxAt(dirfd, path)
@@ -124,7 +133,7 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	case dirfd == atFDCWD:
 		kdir, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
 	default:
-		kdir, err = unix.PidfdGetfd(p.pidfd, dirfd, 0)
+		kdir, err = unix.PidfdGetfd(c.Task.pidfd, dirfd, 0)
 	}
 	if err != nil {
 		return 0, unix.EACCES
@@ -146,14 +155,22 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	chk := &execCheck{want: append([]fileID{{want.Dev, want.Ino}}, ids...)}
+	c.setExecCheck(append([]fileID{{want.Dev, want.Ino}}, ids...))
+	return c.Continue()
+}
+
+// setExecCheck arms the post-exec check (checkExec) for an exec the
+// sentry continues: the image running at the next call must be one of
+// want, or the old one (the exec failed).
+func (c *Call) setExecCheck(want []fileID) {
+	chk := &execCheck{want: want, tid: c.Task.Tid}
 	var old unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(c.Task.Tid)+"/exe", &old) == nil {
 		chk.old = fileID{old.Dev, old.Ino}
 	}
-	p.execCheck = chk
+	p := c.Task.Proc
+	p.execCheck.Store(chk)
 	p.mem.Reset() // a successful exec brings a new address space
-	return c.Continue()
 }
 
 // bookImage reads the image an exec of fd will load (execImage) and books
@@ -171,32 +188,47 @@ func (c *Call) bookImage(fd int) ([]fileID, unix.Errno) {
 	return ids, 0
 }
 
-// checkExec runs at a process's first routed call after an execve: the
-// image running must be the one the sentry checked (or the old one, if the
-// exec failed). Landlock bounds what a racing thread could make the kernel
-// run; this catches what gets through where Landlock is missing.
-func (s *Sentry) checkExec(p *Process) bool {
-	chk := p.execCheck
+// checkExec runs at a process's routed calls after an execve: the image
+// running must be the one the sentry checked (or the old one, if the exec
+// failed). Landlock bounds what a racing thread could make the kernel run;
+// this catches what gets through where Landlock is missing, and an
+// execveat of an fd a thread swapped after the check (which Landlock does
+// not see). Another thread's call made while the exec is still under way
+// sees the old image too, and that decides nothing: only the thread that
+// made the exec (the new image's only thread has the same id when it was
+// the leader, and the leader's id otherwise, so the image has changed)
+// consumes the check. It runs before execve too: a swapped-in program
+// whose first routed call is another execve is caught there.
+func (s *Sentry) checkExec(p *Process, tid int) bool {
+	chk := p.execCheck.Load()
 	if chk == nil {
 		return true
 	}
-	p.execCheck = nil
-	p.mem.Reset()
 	var st unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(p.Tgid)+"/exe", &st) != nil {
 		return true // gone
 	}
 	got := fileID{st.Dev, st.Ino}
 	if got == chk.old {
+		if tid == chk.tid && p.execCheck.CompareAndSwap(chk, nil) {
+			p.mem.Reset() // the exec failed; the mappings are as they were
+		}
 		return true
 	}
 	for _, w := range chk.want {
 		if got == w {
+			if p.execCheck.CompareAndSwap(chk, nil) {
+				p.mem.Reset()
+			}
 			return true
 		}
 	}
-	s.log.WithField("pid", p.Tgid).Error("killed: the program running is not the one execve was checked for (path swapped during exec)")
-	unix.Kill(p.Tgid, unix.SIGKILL)
+	s.log.WithField("pid", p.Tgid).Error("killed: the program running is not the one execve was checked for (path or fd swapped during exec)")
+	if p.pidfd >= 0 {
+		unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
+	} else {
+		unix.Kill(p.Tgid, unix.SIGKILL)
+	}
 	return false
 }
 
@@ -220,39 +252,59 @@ func (s *Sentry) member(pid int) bool {
 }
 
 // signalGroup sends sig to the sandbox's own members of process group pgid
-// (all members when pgid is -1), never to processes outside.
-func (s *Sentry) signalGroup(caller int, pgid int, sig unix.Signal) (int64, unix.Errno) {
-	// Signalled through pidfds (copied under the lock, as forget closes
-	// them): a number from the table may already name a process outside
-	// when its own was reaped and not forgotten yet.
-	s.tasks.mu.Lock()
-	var targets []int
-	for tgid, p := range s.tasks.procs {
-		if pgid == -1 && tgid == caller || p.pidfd < 0 {
+// (all members but the caller when pgid is -1), never to processes
+// outside. Every process of the sandbox counts, also one that made no
+// routed call yet (a job just forked into its group, which a shell's kill
+// %1 races with): the watchdog's descendants, else the task table. Each is
+// pinned by a pidfd before it is checked, so a number reused meanwhile by a
+// process outside is never signalled.
+//
+// The caller's own process gets its signal before the reply (POSIX: it is
+// delivered before kill returns); the others get theirs once the reply is
+// sent, as natively they act on it after kill has returned: a shell that
+// kills a job reaps it in its next wait, not in a SIGCHLD that arrives
+// inside the kill (bash then skips the job's "Terminated" line).
+func (s *Sentry) signalGroup(c *Call, pgid int, sig unix.Signal) (int64, unix.Errno) {
+	caller := c.Task.Proc.Tgid
+	pids := s.descendants()
+	if pids == nil {
+		pids = s.processes()
+	}
+	var others []int
+	found := false
+	for _, pid := range pids {
+		if pgid == -1 && pid == caller {
 			continue
 		}
-		if pgid != -1 {
-			if g, err := unix.Getpgid(tgid); err != nil || g != pgid {
-				continue
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue
+		}
+		g, err := unix.Getpgid(pid)
+		if !s.member(pid) || pgid != -1 && (err != nil || g != pgid) {
+			unix.Close(fd)
+			continue
+		}
+		found = true
+		if pid == caller {
+			if sig != 0 {
+				unix.PidfdSendSignal(fd, sig, nil, 0)
 			}
+			unix.Close(fd)
+			continue
 		}
-		if fd, err := unix.FcntlInt(uintptr(p.pidfd), unix.F_DUPFD_CLOEXEC, 0); err == nil {
-			targets = append(targets, fd)
-		}
+		others = append(others, fd)
 	}
-	s.tasks.mu.Unlock()
-	if len(targets) == 0 {
+	if !found {
 		return 0, unix.ESRCH
 	}
-	sent := false
-	for _, fd := range targets {
-		if unix.PidfdSendSignal(fd, sig, nil, 0) == nil {
-			sent = true
+	c.after = func() {
+		for _, fd := range others {
+			if sig != 0 {
+				unix.PidfdSendSignal(fd, sig, nil, 0)
+			}
+			unix.Close(fd)
 		}
-		unix.Close(fd)
-	}
-	if !sent {
-		return 0, unix.ESRCH
 	}
 	return 0, 0
 }
@@ -273,11 +325,11 @@ func sysKill(c *Call) (int64, unix.Errno) {
 		if err != nil {
 			return 0, unix.ESRCH
 		}
-		return c.s.signalGroup(c.Task.Proc.Tgid, g, sig)
+		return c.s.signalGroup(c, g, sig)
 	case pid == -1:
-		return c.s.signalGroup(c.Task.Proc.Tgid, -1, sig)
+		return c.s.signalGroup(c, -1, sig)
 	default:
-		return c.s.signalGroup(c.Task.Proc.Tgid, -pid, sig)
+		return c.s.signalGroup(c, -pid, sig)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -21,6 +22,15 @@ type FSContext struct {
 	mu    sync.Mutex
 	cwd   vfs.Dir // cwd.FD is owned
 	umask uint32
+	// shared counts the holders beyond the first (processes made with
+	// CLONE_FS, fork snapshots); release drops one.
+	shared atomic.Int32
+}
+
+// share takes another holder's reference to f (CLONE_FS).
+func (f *FSContext) share() *FSContext {
+	f.shared.Add(1)
+	return f
 }
 
 // cwdCopy returns the cwd with an fd of the caller's own, which the
@@ -76,7 +86,11 @@ func (f *FSContext) setCwd(d vfs.Dir) {
 	}
 }
 
+// release drops a holder's reference; the last one closes the cwd.
 func (f *FSContext) release() {
+	if f.shared.Add(-1) >= 0 {
+		return // another process still uses it (CLONE_FS)
+	}
 	f.mu.Lock()
 	if f.cwd.FD >= 0 {
 		unix.Close(f.cwd.FD)
@@ -110,12 +124,13 @@ type Process struct {
 	// process's next routed call: the image the sentry checked, or (the
 	// exec failed) the old one. Anything else means the path was swapped
 	// between the check and the kernel's own lookup.
-	execCheck *execCheck
+	execCheck atomic.Pointer[execCheck]
 }
 
 type execCheck struct {
 	want []fileID // the checked file, and the #! interpreters it names
 	old  fileID
+	tid  int // the thread that made the exec
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -125,6 +140,16 @@ type Task struct {
 	Tid   int
 	Proc  *Process
 	pidfd int // PIDFD_THREAD pidfd, watched by the reaper
+	// refs: the table's reference and one per call being served; the
+	// pidfd closes with the last (a call of a thread killed meanwhile
+	// must not use a number the sentry has given to another file).
+	refs atomic.Int32
+}
+
+func (t *Task) release() {
+	if t.refs.Add(-1) == 0 {
+		unix.Close(t.pidfd)
+	}
 }
 
 // forkSnapshot is the state a child of a fork gets, taken when the parent
@@ -141,13 +166,11 @@ type forkSnapshot struct {
 // discovered later gets its context from /proc instead.
 const snapshotTTL = 10 * time.Second
 
-func (sn forkSnapshot) release(p *Process) {
-	if sn.fds != p.fds {
-		sn.fds.Release()
-	}
-	if sn.fs != p.fs {
-		sn.fs.release()
-	}
+// release drops the snapshot's references (its own copies, or its shares
+// of the parent's when the clone shared them).
+func (sn forkSnapshot) release() {
+	sn.fds.Release()
+	sn.fs.release()
 }
 
 // tasks is the sentry's task table.
@@ -251,12 +274,14 @@ func readProc(path string) ([]byte, error) {
 
 const pidfdThread = unix.O_EXCL // PIDFD_THREAD
 
-// lookup returns the task for tid, discovering it (and its process) at its
-// first notification.
+// lookupTask returns the task for tid, discovering it (and its process) at
+// its first notification, with a reference the caller releases when the
+// call is served.
 func (s *Sentry) lookupTask(tid int) (*Task, error) {
 	ts := &s.tasks
 	ts.mu.Lock()
 	if t := ts.byTid[tid]; t != nil {
+		t.refs.Add(1)
 		ts.mu.Unlock()
 		return t, nil
 	}
@@ -276,6 +301,7 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 	defer ts.mu.Unlock()
 	if t := ts.byTid[tid]; t != nil { // raced with another serving thread
 		unix.Close(tpidfd)
+		t.refs.Add(1)
 		return t, nil
 	}
 	p := ts.procs[tgid]
@@ -330,6 +356,7 @@ func (s *Sentry) lookupTask(tid int) (*Task, error) {
 		ts.count++
 	}
 	t := &Task{Tid: tid, Proc: p, pidfd: tpidfd}
+	t.refs.Store(2) // the table's and the caller's
 	p.tasks++
 	ts.byTid[tid] = t
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tid)}
@@ -404,11 +431,15 @@ func (s *Sentry) register(pid int, cwd vfs.Dir, umask uint32) error {
 // snapshotFork records what a child of p will start with, expiring the
 // parent's snapshots that no child claimed in time.
 func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool, vm uint64) {
-	snap := forkSnapshot{fds: p.fds, fs: p.fs, when: time.Now(), vm: vm}
-	if !shareFiles {
+	snap := forkSnapshot{when: time.Now(), vm: vm}
+	if shareFiles {
+		snap.fds = p.fds.Share()
+	} else {
 		snap.fds = p.fds.Fork()
 	}
-	if !shareFS {
+	if shareFS {
+		snap.fs = p.fs.share()
+	} else {
 		snap.fs = p.fs.fork()
 	}
 	s.tasks.mu.Lock()
@@ -417,7 +448,7 @@ func (s *Sentry) snapshotFork(p *Process, shareFiles, shareFS bool, vm uint64) {
 		if q[0].vm > 0 {
 			s.mem.unseen.Store(true)
 		}
-		q[0].release(p)
+		q[0].release()
 		q = q[1:]
 	}
 	s.tasks.pending[p.Tgid] = append(q, snap)
@@ -458,7 +489,7 @@ func (s *Sentry) forget(tid int) {
 	delete(ts.byTid, tid)
 	delete(t.Proc.inflight, tid) // its calls are all made
 	unix.EpollCtl(ts.epfd, unix.EPOLL_CTL_DEL, t.pidfd, nil)
-	unix.Close(t.pidfd)
+	t.release()
 	p := t.Proc
 	p.tasks--
 	var dead *Process
@@ -505,7 +536,7 @@ func (s *Sentry) removeProcessLocked(p *Process) *Process {
 			if snap.vm > 0 {
 				s.mem.unseen.Store(true)
 			}
-			snap.release(p)
+			snap.release()
 		}
 		delete(ts.pending, p.Tgid)
 	}

@@ -88,7 +88,52 @@ static void c_forkexec(void)
 
 static int arg(int i, int def) { return g_argc > i ? atoi(g_argv[i]) : def; }
 
+static volatile sig_atomic_t usr1;
+static void on_usr1(int s) { (void)s; usr1++; }
+
+/* Group kills: the caller's own signal is delivered before kill returns
+ * (POSIX), a child in another group dies by the signal, kill(0) reaches
+ * the whole group, an empty group is ESRCH. */
+static void c_groupkill(void)
+{
+	signal(SIGUSR1, on_usr1);
+	long r = R(SYS_kill, 0, SIGUSR1);
+	printf("kill(0, SIGUSR1) = %ld, handler ran before it returned: %d\n", r, usr1 == 1);
+	long child = R(SYS_fork);
+	if (child == 0) {
+		R(SYS_setpgid, 0, 0);
+		for (;;)
+			pause();
+	}
+	R(SYS_setpgid, child, child);
+	r = R(SYS_kill, -child, SIGTERM);
+	int st;
+	waitpid(child, &st, 0);
+	printf("kill(-child group, SIGTERM) = %ld, child killed by SIGTERM: %d\n", r, WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	show("kill(-reaped group, 0)", R(SYS_kill, -child, 0));
+	/* The child must not run our handler: SIGUSR1 stays blocked until it
+	 * has the default action again. */
+	sigset_t s1, old;
+	sigemptyset(&s1);
+	sigaddset(&s1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &s1, &old);
+	child = R(SYS_fork);
+	if (child == 0) {
+		signal(SIGUSR1, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		for (;;)
+			pause();
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	usr1 = 0;
+	r = R(SYS_kill, 0, SIGUSR1); /* our group: us (handled) and the child (killed) */
+	waitpid(child, &st, 0);
+	printf("kill(0, SIGUSR1) with a child = %ld, handler %d, child killed by SIGUSR1: %d\n", r, usr1 == 1,
+	       WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1);
+}
+
 static const struct tcase cases[] = {
+	{"groupkill", c_groupkill},
 	{"forklimit", c_forklimit},
 	{"churn", c_churn},
 	{"forkexec", c_forkexec},

@@ -6,7 +6,10 @@
 #include "raw.h"
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static int g_argc;
@@ -80,7 +83,35 @@ static void c_churn(void)
 	read(0, &c, 1);
 }
 
+static char clonefs_stack[1 << 16];
+
+static int clonefs_child(void *x)
+{
+	(void)x;
+	long fd = R(SYS_open, "f", O_RDONLY);
+	printf("child (CLONE_FS): open(f) = %ld\n", fd);
+	fflush(stdout);
+	return 0;
+}
+
+/* A child sharing our cwd (CLONE_FS) exits; our cwd must stay ours. */
+static void c_clonefs(void)
+{
+	long fd = R(SYS_open, "f", O_RDONLY);
+	printf("before: open(f) = %ld\n", fd);
+	R(SYS_close, fd);
+	fflush(stdout);
+	int pid = clone(clonefs_child, clonefs_stack + sizeof clonefs_stack, CLONE_FS | SIGCHLD, NULL);
+	waitpid(pid, NULL, 0);
+	usleep(100 * 1000); /* the sentry's reaper runs */
+	fd = R(SYS_open, "f", O_RDONLY);
+	printf("after the CLONE_FS child exited: open(f) = %ld\n", fd);
+	char buf[256];
+	printf("getcwd works: %d\n", getcwd(buf, sizeof buf) != NULL);
+}
+
 static const struct tcase cases[] = {
+	{"clonefs", c_clonefs},
 	{"churn", c_churn},
 	{NULL, NULL},
 };
