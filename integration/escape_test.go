@@ -1245,6 +1245,20 @@ func TestEscapeExecAllowSwap(t *testing.T) {
 			t.Errorf("ESCAPE (%s): a program outside exec.allow ran through execveat of a swapped fd\n%s", argv[1], res.describe())
 		}
 	}
+	// Scripts: the interpreter reads a script run through an fd from
+	// /dev/fd/N after the exec, whatever the fd names then, and the
+	// post-exec check sees only the interpreter. So an allowed script
+	// runs through an fd only when its interpreter is allowed too.
+	writeFiles(t, dir, map[string]string{"allowed.sh": "#!/bin/sh\nexit 0\n", "other.sh": "#!/bin/sh\nexit 42\n",
+		"policy2.yaml": "extends: default\nexec:\n  allow: [" + filepath.Join(dir, "allowed.sh") + "]\n"})
+	for _, f := range []string{"allowed.sh", "other.sh"} {
+		os.Chmod(filepath.Join(dir, f), 0o755)
+	}
+	res := runSandbox(t, runSpec{Dir: dir}, []string{"--policy", filepath.Join(dir, "policy2.yaml")},
+		prog, "race", filepath.Join(dir, "allowed.sh"), filepath.Join(dir, "other.sh"), "200")
+	if res.Status != 0 || !strings.Contains(string(res.Stdout), "every exec failed or was refused") {
+		t.Errorf("ESCAPE (script): execveat of a script whose interpreter is not allowed ran\n%s", res.describe())
+	}
 }
 
 // TestCloneFSChildExit: a child made with CLONE_FS shares its parent's cwd;

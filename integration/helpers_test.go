@@ -167,7 +167,7 @@ func compileC(t *testing.T, name string) string {
 	switch name {
 	case "probe":
 		args = append(args, "-static")
-	case "toctou", "execrace", "procview", "threads", "mem", "cwdrace", "execswap":
+	case "toctou", "execrace", "procview", "threads", "mem", "cwdrace", "execswap", "procs":
 		args = append(args, "-pthread")
 	case "exit42":
 		args = append(args, "-static")

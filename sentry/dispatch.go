@@ -344,7 +344,7 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 		return
 	}
 	defer t.release()
-	if t.Proc.execCheck.Load() != nil && !s.checkExec(t.Proc, t.Tid) {
+	if t.Proc.execArmed.Load() && !s.checkExec(t) {
 		s.listener.Reply(n.ID, 0, unix.EPERM)
 		return
 	}

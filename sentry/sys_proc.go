@@ -3,6 +3,8 @@ package sentry
 import (
 	"encoding/binary"
 	"os"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -86,6 +88,13 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 			if m == nil || guest == "" || !c.s.cfg.ExecAllowed(guest) {
 				return c.deny(unix.EACCES, "fexecve of a file outside the policy's exec.allow")
 			}
+			// A #! script run through an fd is read again by its
+			// interpreter from /dev/fd/N, whatever the fd names by then,
+			// and the image the post-exec check sees is the interpreter:
+			// only an interpreter the policy allows itself may run it.
+			if interp, ok := shebang(nfd); ok && !c.s.cfg.ExecAllowed(interp) {
+				return c.deny(unix.EACCES, "fexecve of a script whose interpreter "+interp+" is not in the policy's exec.allow")
+			}
 		}
 		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
 			return 0, err.(unix.Errno)
@@ -159,9 +168,24 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	return c.Continue()
 }
 
+// shebang returns the interpreter a #! file names.
+func shebang(fd int) (string, bool) {
+	var buf [256]byte
+	n, err := unix.Pread(fd, buf[:], 0)
+	if err != nil || n < 2 || buf[0] != '#' || buf[1] != '!' {
+		return "", false
+	}
+	line, _, _ := strings.Cut(string(buf[2:n]), "\n")
+	if f := strings.Fields(line); len(f) > 0 {
+		return f[0], true
+	}
+	return "", true
+}
+
 // setExecCheck arms the post-exec check (checkExec) for an exec the
-// sentry continues: the image running at the next call must be one of
-// want, or the old one (the exec failed).
+// sentry continues: the image running at the next calls must be one of
+// want, or the old one (the exec failed). Each thread's exec has its own
+// check: two threads may exec at once, and either may win.
 func (c *Call) setExecCheck(want []fileID) {
 	chk := &execCheck{want: want, tid: c.Task.Tid}
 	var old unix.Stat_t
@@ -169,7 +193,11 @@ func (c *Call) setExecCheck(want []fileID) {
 		chk.old = fileID{old.Dev, old.Ino}
 	}
 	p := c.Task.Proc
-	p.execCheck.Store(chk)
+	p.execMu.Lock()
+	p.execChecks = slices.DeleteFunc(p.execChecks, func(x *execCheck) bool { return x.tid == chk.tid })
+	p.execChecks = append(p.execChecks, chk)
+	p.execArmed.Store(true)
+	p.execMu.Unlock()
 	p.mem.Reset() // a successful exec brings a new address space
 }
 
@@ -189,46 +217,54 @@ func (c *Call) bookImage(fd int) ([]fileID, unix.Errno) {
 }
 
 // checkExec runs at a process's routed calls after an execve: the image
-// running must be the one the sentry checked (or the old one, if the exec
+// running must be one the sentry checked (or the old one, if the exec
 // failed). Landlock bounds what a racing thread could make the kernel run;
 // this catches what gets through where Landlock is missing, and an
 // execveat of an fd a thread swapped after the check (which Landlock does
-// not see). Another thread's call made while the exec is still under way
-// sees the old image too, and that decides nothing: only the thread that
-// made the exec (the new image's only thread has the same id when it was
-// the leader, and the leader's id otherwise, so the image has changed)
-// consumes the check. It runs before execve too: a swapped-in program
-// whose first routed call is another execve is caught there.
-func (s *Sentry) checkExec(p *Process, tid int) bool {
-	chk := p.execCheck.Load()
-	if chk == nil {
-		return true
-	}
+// not see). It runs before execve too: a swapped-in program whose first
+// routed call is another execve is caught there.
+//
+// A checked image clears every check (the exec is done). The old image
+// decides only for the threads whose exec is known to be over: the caller
+// itself (its exec failed), or a thread that no longer exists (it exited,
+// or its exec replaced the image with the same binary); another thread's
+// call while an exec is under way sees the old image and decides nothing.
+func (s *Sentry) checkExec(t *Task) bool {
+	p := t.Proc
 	var st unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(p.Tgid)+"/exe", &st) != nil {
 		return true // gone
 	}
 	got := fileID{st.Dev, st.Ino}
-	if got == chk.old {
-		if tid == chk.tid && p.execCheck.CompareAndSwap(chk, nil) {
-			p.mem.Reset() // the exec failed; the mappings are as they were
-		}
+	p.execMu.Lock()
+	defer p.execMu.Unlock()
+	if len(p.execChecks) == 0 {
 		return true
 	}
-	for _, w := range chk.want {
-		if got == w {
-			if p.execCheck.CompareAndSwap(chk, nil) {
-				p.mem.Reset()
-			}
+	for _, chk := range p.execChecks {
+		if slices.Contains(chk.want, got) {
+			p.execChecks = nil
+			p.execArmed.Store(false)
+			p.mem.Reset()
 			return true
 		}
 	}
-	s.log.WithField("pid", p.Tgid).Error("killed: the program running is not the one execve was checked for (path or fd swapped during exec)")
-	if p.pidfd >= 0 {
-		unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
-	} else {
-		unix.Kill(p.Tgid, unix.SIGKILL)
+	old := false
+	p.execChecks = slices.DeleteFunc(p.execChecks, func(chk *execCheck) bool {
+		if got != chk.old {
+			return false
+		}
+		old = true
+		return chk.tid == t.Tid || unix.Tgkill(p.Tgid, chk.tid, 0) == unix.ESRCH
+	})
+	p.execArmed.Store(len(p.execChecks) > 0)
+	if old {
+		return true
 	}
+	s.log.WithField("pid", p.Tgid).Error("killed: the program running is not the one execve was checked for (path or fd swapped during exec)")
+	// Through the caller's own pidfd (held for this call): SIGKILL to a
+	// thread takes the whole process.
+	unix.PidfdSendSignal(t.pidfd, unix.SIGKILL, nil, 0)
 	return false
 }
 
@@ -255,22 +291,25 @@ func (s *Sentry) member(pid int) bool {
 // (all members but the caller when pgid is -1), never to processes
 // outside. Every process of the sandbox counts, also one that made no
 // routed call yet (a job just forked into its group, which a shell's kill
-// %1 races with): the watchdog's descendants, else the task table. Each is
-// pinned by a pidfd before it is checked, so a number reused meanwhile by a
-// process outside is never signalled.
-//
-// The caller's own process gets its signal before the reply (POSIX: it is
-// delivered before kill returns); the others get theirs once the reply is
-// sent, as natively they act on it after kill has returned: a shell that
-// kills a job reaps it in its next wait, not in a SIGCHLD that arrives
-// inside the kill (bash then skips the job's "Terminated" line).
+// %1 races with, or an orphan the watchdog adopted): the watchdog's
+// descendants, else the task table. Each is pinned by a pidfd and then
+// checked to be a descendant still, so a number reused meanwhile by a
+// process outside is never signalled. The signals go out before the reply,
+// in the caller's order with its next ones (a SIGSTOP then SIGCONT to a
+// group must not arrive the other way round); the caller's own process
+// first, as POSIX wants it delivered before kill returns.
 func (s *Sentry) signalGroup(c *Call, pgid int, sig unix.Signal) (int64, unix.Errno) {
 	caller := c.Task.Proc.Tgid
 	pids := s.descendants()
+	inTree := map[int]bool{s.watchdog: true}
+	for _, pid := range pids {
+		inTree[pid] = true
+	}
 	if pids == nil {
 		pids = s.processes()
 	}
-	var others []int
+	// The caller first.
+	sort.SliceStable(pids, func(i, j int) bool { return pids[i] == caller && pids[j] != caller })
 	found := false
 	for _, pid := range pids {
 		if pgid == -1 && pid == caller {
@@ -280,31 +319,23 @@ func (s *Sentry) signalGroup(c *Call, pgid int, sig unix.Signal) (int64, unix.Er
 		if err != nil {
 			continue
 		}
-		g, err := unix.Getpgid(pid)
-		if !s.member(pid) || pgid != -1 && (err != nil || g != pgid) {
-			unix.Close(fd)
-			continue
+		ok := s.inSandbox(pid)
+		if !ok && s.watchdog > 0 {
+			_, ppid, err := taskIDs(pid)
+			ok = err == nil && inTree[ppid]
 		}
-		found = true
-		if pid == caller {
-			if sig != 0 {
-				unix.PidfdSendSignal(fd, sig, nil, 0)
+		if ok {
+			if g, err := unix.Getpgid(pid); pgid == -1 || err == nil && g == pgid {
+				found = true
+				if sig != 0 {
+					unix.PidfdSendSignal(fd, sig, nil, 0)
+				}
 			}
-			unix.Close(fd)
-			continue
 		}
-		others = append(others, fd)
+		unix.Close(fd)
 	}
 	if !found {
 		return 0, unix.ESRCH
-	}
-	c.after = func() {
-		for _, fd := range others {
-			if sig != 0 {
-				unix.PidfdSendSignal(fd, sig, nil, 0)
-			}
-			unix.Close(fd)
-		}
 	}
 	return 0, 0
 }

@@ -120,11 +120,14 @@ type Process struct {
 	// stackReserve is the stack limit booked at exec (memory.total): the
 	// stack grows up to it without a routed call. Guarded by tasks.mu.
 	stackReserve uint64
-	// execCheck, when set, is what /proc/<pid>/exe may be at the
-	// process's next routed call: the image the sentry checked, or (the
-	// exec failed) the old one. Anything else means the path was swapped
-	// between the check and the kernel's own lookup.
-	execCheck atomic.Pointer[execCheck]
+	// execChecks (under execMu) say what /proc/<pid>/exe may be at the
+	// process's next routed calls, one per thread with an exec under way:
+	// an image the sentry checked, or (the exec failed) the old one.
+	// Anything else means the path or fd was swapped between the check
+	// and the kernel's own lookup. execArmed is set while any is.
+	execMu     sync.Mutex
+	execChecks []*execCheck
+	execArmed  atomic.Bool
 }
 
 type execCheck struct {

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 
 static int arg(int i, int def);
@@ -132,7 +133,95 @@ static void c_groupkill(void)
 	       WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1);
 }
 
+/* A group whose members made no routed call, one of them an orphan the
+ * watchdog adopted: kill(-group) still reaches it. Then SIGSTOP and
+ * SIGCONT to a group arrive in the order they were sent. */
+static void c_groupkill2(void)
+{
+	int q[2], dead[2];
+	pipe(q);
+	pipe(dead);
+	long a = R(SYS_fork);
+	if (a == 0) {
+		long b = R(SYS_fork);
+		if (b == 0) {
+			R(SYS_close, dead[0]); /* dead[1] closes when we die */
+			for (;;)
+				R(SYS_pause);
+		}
+		R(SYS_setpgid, b, b);
+		write(q[1], &b, sizeof b);
+		_exit(0);
+	}
+	R(SYS_close, dead[1]);
+	long b;
+	read(q[0], &b, sizeof b);
+	waitpid(a, NULL, 0);
+	long r = R(SYS_kill, -b, SIGTERM);
+	char c;
+	printf("kill(-orphan's group, SIGTERM) = %ld, orphan died: %d\n", r, read(dead[0], &c, 1) == 0);
+	int stopped = 0;
+	for (int i = 0; i < 50; i++) {
+		long ch = R(SYS_fork);
+		if (ch == 0) {
+			R(SYS_setpgid, 0, 0);
+			for (;;)
+				R(SYS_pause);
+		}
+		R(SYS_setpgid, ch, ch);
+		R(SYS_kill, -ch, SIGSTOP);
+		R(SYS_kill, -ch, SIGCONT);
+		int st;
+		if (waitpid(ch, &st, WUNTRACED | WNOHANG) > 0 && WIFSTOPPED(st))
+			; /* the stop was reported; the CONT must follow */
+		usleep(2000);
+		char path[64], line[256];
+		snprintf(path, sizeof path, "/proc/%ld/stat", ch);
+		FILE *f = fopen(path, "r");
+		if (f && fgets(line, sizeof line, f) && strstr(line, ") T "))
+			stopped++;
+		if (f)
+			fclose(f);
+		R(SYS_kill, ch, SIGKILL);
+		waitpid(ch, NULL, 0);
+	}
+	printf("left stopped after SIGSTOP then SIGCONT to its group: %d of 50\n", stopped);
+}
+
+static volatile int exec_go;
+static void *exec_thread(void *x)
+{
+	while (!exec_go)
+		;
+	char *av[] = {(char *)x, NULL};
+	execv((char *)x, av);
+	return NULL;
+}
+
+/* Two threads exec at once; one wins, as in Linux: never killed. */
+static void c_twoexec(void)
+{
+	int killed = 0;
+	for (int i = 0; i < 10; i++) {
+		long ch = R(SYS_fork);
+		if (ch == 0) {
+			pthread_t a, b;
+			pthread_create(&a, NULL, exec_thread, "/usr/bin/true");
+			pthread_create(&b, NULL, exec_thread, "/usr/bin/false");
+			usleep(1000);
+			exec_go = 1;
+			pause();
+		}
+		int st;
+		waitpid(ch, &st, 0);
+		killed += WIFSIGNALED(st);
+	}
+	printf("two threads exec at once, 10 times: killed %d\n", killed);
+}
+
 static const struct tcase cases[] = {
+	{"groupkill2", c_groupkill2},
+	{"twoexec", c_twoexec},
 	{"groupkill", c_groupkill},
 	{"forklimit", c_forklimit},
 	{"churn", c_churn},
