@@ -1229,9 +1229,12 @@ func TestEscapeExecAllowSwap(t *testing.T) {
 	dir := t.TempDir()
 	prog := installC(t, "execswap", dir, "execswap")
 	other := installC(t, "exit42", dir, "other")
+	// The allowed program's exec reaches the kernel and fails there (its
+	// interpreter, allowed too, is not executable), so the loop goes on.
 	allowed := filepath.Join(dir, "allowed")
-	writeFiles(t, dir, map[string]string{"allowed": "#!/nonexistent/interpreter\n",
-		"policy.yaml": "extends: default\nexec:\n  allow: [" + filepath.Join(dir, "allowed") + "]\n"})
+	interp := filepath.Join(dir, "interp")
+	writeFiles(t, dir, map[string]string{"allowed": "#!" + interp + "\n", "interp": "",
+		"policy.yaml": "extends: default\nexec:\n  allow: [" + allowed + ", " + interp + "]\n"})
 	if err := os.Chmod(allowed, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -344,7 +344,7 @@ func (s *Sentry) handle(n *seccomp.Notif) {
 		return
 	}
 	defer t.release()
-	if t.Proc.execArmed.Load() && !s.checkExec(t) {
+	if t.Proc.execArmed.Load() && !s.checkExec(t, n.ID) {
 		s.listener.Reply(n.ID, 0, unix.EPERM)
 		return
 	}

@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"slices"
@@ -92,8 +93,10 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 			// interpreter from /dev/fd/N, whatever the fd names by then,
 			// and the image the post-exec check sees is the interpreter:
 			// only an interpreter the policy allows itself may run it.
-			if interp, ok := shebang(nfd); ok && !c.s.cfg.ExecAllowed(interp) {
-				return c.deny(unix.EACCES, "fexecve of a script whose interpreter "+interp+" is not in the policy's exec.allow")
+			for _, interp := range shebangChain(nfd, c.Task.Tid) {
+				if !c.s.cfg.ExecAllowed(interp) {
+					return c.deny(unix.EACCES, "fexecve of a script whose interpreter "+interp+" is not in the policy's exec.allow")
+				}
 			}
 		}
 		if err := unix.Faccessat2(nfd, "", unix.X_OK, atEmptyPath|unix.AT_EACCESS); err != nil {
@@ -168,18 +171,50 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	return c.Continue()
 }
 
-// shebang returns the interpreter a #! file names.
-func shebang(fd int) (string, bool) {
-	var buf [256]byte
-	n, err := unix.Pread(fd, buf[:], 0)
-	if err != nil || n < 2 || buf[0] != '#' || buf[1] != '!' {
+// parseShebang reads a #! line as the kernel's binfmt_script does: the
+// interpreter starts after spaces and tabs and ends at a space, a tab, a
+// NUL or the end of the line. script is false for a file that is not a
+// script; interp is "" for a script the kernel refuses (ENOEXEC).
+func parseShebang(buf []byte) (interp string, script bool) {
+	if len(buf) < 2 || buf[0] != '#' || buf[1] != '!' {
 		return "", false
 	}
-	line, _, _ := strings.Cut(string(buf[2:n]), "\n")
-	if f := strings.Fields(line); len(f) > 0 {
-		return f[0], true
+	line := buf[2:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
 	}
-	return "", true
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimLeft(line, " \t")
+	if i := bytes.IndexAny(line, " \t"); i >= 0 {
+		line = line[:i]
+	}
+	return string(line), true
+}
+
+// shebangChain returns the interpreters a #! file at fd leads to, in the
+// order the kernel follows them (up to its nesting limit), as named in
+// each file, for task tid.
+func shebangChain(fd, tid int) []string {
+	var chain []string
+	buf := make([]byte, 256)
+	cur := fd
+	for depth := 0; depth < 5; depth++ {
+		n, _ := unix.Pread(cur, buf, 0)
+		if cur != fd {
+			unix.Close(cur)
+		}
+		interp, script := parseShebang(buf[:max(n, 0)])
+		if !script || interp == "" {
+			return chain
+		}
+		chain = append(chain, interp)
+		if cur, _ = openInGuest(tid, interp); cur < 0 {
+			return chain
+		}
+	}
+	return chain
 }
 
 // setExecCheck arms the post-exec check (checkExec) for an exec the
@@ -229,7 +264,7 @@ func (c *Call) bookImage(fd int) ([]fileID, unix.Errno) {
 // itself (its exec failed), or a thread that no longer exists (it exited,
 // or its exec replaced the image with the same binary); another thread's
 // call while an exec is under way sees the old image and decides nothing.
-func (s *Sentry) checkExec(t *Task) bool {
+func (s *Sentry) checkExec(t *Task, id uint64) bool {
 	p := t.Proc
 	var st unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(p.Tgid)+"/exe", &st) != nil {
@@ -255,7 +290,11 @@ func (s *Sentry) checkExec(t *Task) bool {
 			return false
 		}
 		old = true
-		return chk.tid == t.Tid || unix.Tgkill(p.Tgid, chk.tid, 0) == unix.ESRCH
+		// A thread gone counts only if the caller is still blocked in
+		// its call afterwards: de_thread kills every other thread before
+		// the exec'ing one takes the leader's id, so a pending call of a
+		// live caller proves the exec did not (yet) replace the image.
+		return chk.tid == t.Tid || unix.Tgkill(p.Tgid, chk.tid, 0) == unix.ESRCH && s.listener.IDValid(id)
 	})
 	p.execArmed.Store(len(p.execChecks) > 0)
 	if old {
@@ -456,20 +495,16 @@ func execImage(fd, tid int) (out []fileID, image int) {
 	for depth := 0; ; depth++ {
 		buf := make([]byte, 256)
 		n, _ := unix.Pread(cur, buf, 0)
-		if n < 3 || buf[0] != '#' || buf[1] != '!' {
+		interp, script := parseShebang(buf[:max(n, 0)])
+		if !script {
 			return out, cur
 		}
 		unix.Close(cur)
-		line := string(buf[2:n])
-		if i := strings.IndexByte(line, '\n'); i >= 0 {
-			line = line[:i]
-		}
-		f := strings.Fields(line)
-		if len(f) == 0 || depth == 4 {
+		if interp == "" || depth == 4 {
 			return out, -1
 		}
 		var id fileID
-		if cur, id = openInGuest(tid, f[0]); cur < 0 {
+		if cur, id = openInGuest(tid, interp); cur < 0 {
 			return out, -1
 		}
 		out = append(out, id)
