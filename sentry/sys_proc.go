@@ -224,9 +224,10 @@ func shebangChain(fd, tid int) []string {
 func (c *Call) setExecCheck(want []fileID) {
 	chk := &execCheck{want: want, tid: c.Task.Tid}
 	var old unix.Stat_t
-	if unix.Stat("/proc/"+strconv.Itoa(c.Task.Tid)+"/exe", &old) == nil {
-		chk.old = fileID{old.Dev, old.Ino}
+	if unix.Stat("/proc/"+strconv.Itoa(c.Task.Tid)+"/exe", &old) != nil {
+		return // the thread is gone: its exec will not happen
 	}
+	chk.old = fileID{old.Dev, old.Ino}
 	p := c.Task.Proc
 	p.execMu.Lock()
 	p.execChecks = slices.DeleteFunc(p.execChecks, func(x *execCheck) bool { return x.tid == chk.tid })
@@ -234,6 +235,15 @@ func (c *Call) setExecCheck(want []fileID) {
 	p.execArmed.Store(true)
 	p.execMu.Unlock()
 	p.mem.Reset() // a successful exec brings a new address space
+	// A thread killed meanwhile (another thread's exec won) makes no exec:
+	// its check, armed after the winner's image cleared the others, would
+	// kill that image.
+	if !c.s.listener.IDValid(c.notif.ID) {
+		p.execMu.Lock()
+		p.execChecks = slices.DeleteFunc(p.execChecks, func(x *execCheck) bool { return x == chk })
+		p.execArmed.Store(len(p.execChecks) > 0)
+		p.execMu.Unlock()
+	}
 }
 
 // bookImage reads the image an exec of fd will load (execImage) and books
