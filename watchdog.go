@@ -102,6 +102,11 @@ __attribute__((constructor)) static void sandbox_watchdog(int argc, char **argv,
 			_exit(127);
 		return; // on to the Go init stage
 	}
+	// A process group of its own: a SIGKILL to the caller's job (kill -9
+	// -PGID, a test harness's timeout) must not take the watchdog with
+	// the sentry, or guest processes that left the job's group would
+	// outlive both. It reads no terminal, so job control loses nothing.
+	setpgid(0, 0);
 	if (getenv("SANDBOX_USERNS")) {
 		// In the guest's user namespace the stage got capabilities for
 		// its binds; the watchdog needs none to kill its descendants.

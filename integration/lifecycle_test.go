@@ -155,3 +155,34 @@ func TestGuestHasNoCapabilities(t *testing.T) {
 		t.Fatalf("read %d capability sets from /proc/%s/status", seen, pid)
 	}
 }
+
+// TestGuestDiesWithItsJob: a SIGKILL to the whole process group the
+// sandbox was started in (kill -9 -PGID, a harness's timeout) takes the
+// sentry down with the guest processes still in that group; the watchdog
+// has a group of its own, so it lives on long enough to kill the guest
+// processes that left the group (setsid) too.
+func TestGuestDiesWithItsJob(t *testing.T) {
+	sb := requireSandbox(t)
+	dir := t.TempDir()
+	marker := fmt.Sprintf("%d", 700000+os.Getpid()%100000)
+	script := fmt.Sprintf(`setsid sleep %[1]s1 & sleep %[1]s2`, marker)
+	cmd := exec.Command(sb, "run", "--", "/bin/sh", "-c", script)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if !waitFor(func() bool { return len(guestPids(marker)) >= 2 }, 10*time.Second) {
+		t.Fatalf("guest processes did not start: %v", guestPids(marker))
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	if !waitFor(func() bool { return len(guestPids(marker)) == 0 }, 5*time.Second) {
+		left := guestPids(marker)
+		for _, p := range left {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		t.Fatalf("guest processes outside the job's group survived a SIGKILL to the job: %v", left)
+	}
+}
