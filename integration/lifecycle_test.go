@@ -52,13 +52,7 @@ func TestGuestDiesWithSentry(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	if !waitFor(func() bool { return len(guestPids(marker)) == 0 }, 5*time.Second) {
-		left := guestPids(marker)
-		for _, p := range left {
-			syscall.Kill(p, syscall.SIGKILL)
-		}
-		t.Fatalf("guest processes survived the sentry: %v", left)
-	}
+	requireGone(t, marker, "guest processes survived the sentry")
 	// Its scratch trees (skeleton and /proc mirror, on /dev/shm when it is
 	// a tmpfs; the private /tmp in TMPDIR) are left behind; the next run
 	// removes them.
@@ -178,11 +172,18 @@ func TestGuestDiesWithItsJob(t *testing.T) {
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	cmd.Wait()
+	requireGone(t, marker, "guest processes outside the job's group survived a SIGKILL to the job")
+}
+
+// requireGone fails the test (after killing them) if guest processes
+// carrying marker are still there 5 s on.
+func requireGone(t *testing.T, marker, what string) {
+	t.Helper()
 	if !waitFor(func() bool { return len(guestPids(marker)) == 0 }, 5*time.Second) {
 		left := guestPids(marker)
 		for _, p := range left {
 			syscall.Kill(p, syscall.SIGKILL)
 		}
-		t.Fatalf("guest processes outside the job's group survived a SIGKILL to the job: %v", left)
+		t.Fatalf("%s: %v", what, left)
 	}
 }
