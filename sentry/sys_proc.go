@@ -93,7 +93,11 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 			// interpreter from /dev/fd/N, whatever the fd names by then,
 			// and the image the post-exec check sees is the interpreter:
 			// only an interpreter the policy allows itself may run it.
-			for _, interp := range shebangChain(nfd, c.Task.Tid) {
+			names, _, image := execImage(nfd, c.Task.Tid)
+			if image >= 0 {
+				unix.Close(image)
+			}
+			for _, interp := range names {
 				if !c.s.cfg.ExecAllowed(interp) {
 					return c.deny(unix.EACCES, "fexecve of a script whose interpreter "+interp+" is not in the policy's exec.allow")
 				}
@@ -193,30 +197,6 @@ func parseShebang(buf []byte) (interp string, script bool) {
 	return string(line), true
 }
 
-// shebangChain returns the interpreters a #! file at fd leads to, in the
-// order the kernel follows them (up to its nesting limit), as named in
-// each file, for task tid.
-func shebangChain(fd, tid int) []string {
-	var chain []string
-	buf := make([]byte, 256)
-	cur := fd
-	for depth := 0; depth < 5; depth++ {
-		n, _ := unix.Pread(cur, buf, 0)
-		if cur != fd {
-			unix.Close(cur)
-		}
-		interp, script := parseShebang(buf[:max(n, 0)])
-		if !script || interp == "" {
-			return chain
-		}
-		chain = append(chain, interp)
-		if cur, _ = openInGuest(tid, interp); cur < 0 {
-			return chain
-		}
-	}
-	return chain
-}
-
 // setExecCheck arms the post-exec check (checkExec) for an exec the
 // sentry continues: the image running at the next calls must be one of
 // want, or the old one (the exec failed). Each thread's exec has its own
@@ -250,7 +230,7 @@ func (c *Call) setExecCheck(want []fileID) {
 // it against memory.total: ENOMEM when it does not fit. ids name the files
 // the exec may end up running (interpreters, #! targets).
 func (c *Call) bookImage(fd int) ([]fileID, unix.Errno) {
-	ids, image := execImage(fd, c.Task.Tid)
+	_, ids, image := execImage(fd, c.Task.Tid)
 	refused := c.execRefused(image)
 	if image >= 0 {
 		unix.Close(image)
@@ -490,15 +470,15 @@ func sysRtSigqueueinfo(c *Call) (int64, unix.Errno)   { return sandboxTasks(c, 0
 func sysRtTgsigqueueinfo(c *Call) (int64, unix.Errno) { return sandboxTasks(c, 0, 1) }
 
 // execImage follows the #! lines of a script (as the kernel does, up to
-// its nesting limit) and returns the interpreters' identities (for a script
-// the image that runs is its interpreter), and an open fd of the file the
-// kernel will map (the last interpreter, or the file itself), or -1. A
-// relative interpreter path is resolved, as the kernel does, from the
-// task's cwd.
-func execImage(fd, tid int) (out []fileID, image int) {
+// its nesting limit) and returns the interpreters, as each file names
+// them, and their identities (for a script the image that runs is its
+// interpreter), and an open fd of the file the kernel will map (the last
+// interpreter, or the file itself), or -1. A relative interpreter path is
+// resolved, as the kernel does, from the task's cwd.
+func execImage(fd, tid int) (names []string, ids []fileID, image int) {
 	cur, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, -1
+		return nil, nil, -1
 	}
 	// The kernel follows four #! rewrites; the fifth file must be the
 	// image.
@@ -507,17 +487,17 @@ func execImage(fd, tid int) (out []fileID, image int) {
 		n, _ := unix.Pread(cur, buf, 0)
 		interp, script := parseShebang(buf[:max(n, 0)])
 		if !script {
-			return out, cur
+			return names, ids, cur
 		}
 		unix.Close(cur)
 		if interp == "" || depth == 4 {
-			return out, -1
+			return names, ids, -1
 		}
 		var id fileID
 		if cur, id = openInGuest(tid, interp); cur < 0 {
-			return out, -1
+			return names, ids, -1
 		}
-		out = append(out, id)
+		names, ids = append(names, interp), append(ids, id)
 	}
 }
 

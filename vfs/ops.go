@@ -725,17 +725,29 @@ func (m *Mount) metaLocked() bool { return m.ReadOnly || m.Device }
 // read-only or device mount of the view, or outside every mount (a deleted
 // file included). Pipes and sockets, which have no path, may change.
 func (fs *FS) MayChange(fd int) unix.Errno {
-	host, err := os.Readlink("/proc/self/fd/" + itoa(fd))
-	if err != nil {
-		return unix.EBADF
+	m, pathless, errno := fs.mountOfFD(fd)
+	if errno != 0 || pathless {
+		return errno
 	}
-	if !strings.HasPrefix(host, "/") {
-		return 0 // pipe:[n], socket:[n], anon_inode:[...]
-	}
-	if _, m := fs.GuestPathOf(host); m == nil || m.metaLocked() {
+	if m == nil || m.metaLocked() {
 		return unix.EROFS
 	}
 	return 0
+}
+
+// mountOfFD returns the mount of the view the file behind the sentry's fd
+// lives in (nil: outside every mount), or pathless for pipes, sockets and
+// anonymous inodes (pipe:[n], socket:[n], anon_inode:[...]).
+func (fs *FS) mountOfFD(fd int) (m *Mount, pathless bool, errno unix.Errno) {
+	host, err := os.Readlink("/proc/self/fd/" + itoa(fd))
+	if err != nil {
+		return nil, false, unix.EBADF
+	}
+	if !strings.HasPrefix(host, "/") {
+		return nil, true, 0
+	}
+	_, m = fs.GuestPathOf(host)
+	return m, false, 0
 }
 
 // MayWrite tells whether the file that fd refers to may be opened again
@@ -745,17 +757,11 @@ func (fs *FS) MayChange(fd int) unix.Errno {
 // handed in, such as a stdout redirected to a file: echo > /dev/stdout),
 // pipes, sockets and memfds reopen as in Linux.
 func (fs *FS) MayWrite(fd int) unix.Errno {
-	host, err := os.Readlink("/proc/self/fd/" + itoa(fd))
-	if err != nil {
-		return unix.EBADF
-	}
-	if !strings.HasPrefix(host, "/") {
-		return 0
-	}
-	if _, m := fs.GuestPathOf(host); m != nil && m.ReadOnly {
+	m, _, errno := fs.mountOfFD(fd)
+	if errno == 0 && m != nil && m.ReadOnly {
 		return unix.EROFS
 	}
-	return 0
+	return errno
 }
 
 // withTarget runs fn on the object a path names, after the read-only check
