@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -221,13 +220,13 @@ func (c *Cmd) Start() (err error) {
 	// Sized tmpfs entries are mounted by the init stage in the guest's
 	// mount namespace (tmpfs.go).
 	sizedDirs := sized(dirs)
-	var tmpfsEnc []byte
+	var tmpfsEnc string
 	var tmpR, tmpW *os.File
 	if len(sizedDirs) > 0 {
 		if !canMount() && !c.userns {
 			return fmt.Errorf("tmpfs %s: it needs CAP_SYS_ADMIN or a user namespace, and user namespaces are not available here", t0(sizedDirs))
 		}
-		if tmpfsEnc, err = json.Marshal(sizedDirs); err != nil {
+		if tmpfsEnc, err = encodeTmpfs(sizedDirs); err != nil {
 			return err
 		}
 		if tmpR, tmpW, err = os.Pipe(); err != nil {
@@ -267,8 +266,8 @@ func (c *Cmd) Start() (err error) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 		cmd.ExtraFiles = []*os.File{specR, repW}
 		if tmpW != nil {
-			cmd.ExtraFiles = append(cmd.ExtraFiles, tmpW) // initTmpfsFD
-			cmd.Env = append(cmd.Env, tmpfsEnv+"="+string(tmpfsEnc))
+			cmd.ExtraFiles = append(cmd.ExtraFiles, tmpW) // fd 5
+			cmd.Env = append(cmd.Env, tmpfsEnv+"="+tmpfsEnc)
 		}
 		// The kernel's cwd for the guest: the same directory when the guest
 		// path is a host path too (it matters only for execve).
@@ -395,8 +394,9 @@ func (c *Cmd) Start() (err error) {
 		}
 		rl[unix.RLIMIT_STACK] = v
 	}
-	spec, err := json.Marshal(initSpec{Rlimits: rl, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
-		Binds: binds, IPC: c.ipcNS()})
+	is := initSpec{Rlimits: rl, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
+		Binds: binds, IPC: c.ipcNS()}
+	spec, err := is.encode()
 	if err != nil {
 		return err
 	}
@@ -439,7 +439,7 @@ func (c *Cmd) Start() (err error) {
 		return err
 	}
 	layers := "sentry+seccomp"
-	if abi := landlock.ABI(); abi > 0 {
+	if abi := report >> reportLandlockShift; abi > 0 {
 		layers += fmt.Sprintf("+landlock(abi %d)", abi)
 	} else {
 		layers += " (no landlock: the kernel's own path lookups for exec are bounded by the sentry's check only)"

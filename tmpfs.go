@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -66,12 +65,23 @@ func (t *tmpfsSet) Close() {
 	t.ns.Close()
 }
 
-// tmpfsEnv passes the init stage the mounts to make.
+// tmpfsEnv passes the init stage the mounts to make (encodeTmpfs); it
+// reports "ok PID" or what failed on fd 5.
 const tmpfsEnv = "SANDBOX_TMPFS"
 
-// initTmpfsFD is the init stage's pipe for its report on them: "ok PID" or
-// what failed.
-const initTmpfsFD = 5
+// encodeTmpfs lists the mounts for the init stage's mount_sized
+// (initstage.c): one "SIZE:HOSTPATH" line each. The host paths are the
+// sandbox's own scratch directories.
+func encodeTmpfs(list []sizedTmpfs) (string, error) {
+	var b strings.Builder
+	for _, m := range list {
+		if strings.ContainsAny(m.Host, "\n\x00") {
+			return "", fmt.Errorf("tmpfs %s: scratch path %q holds a newline or NUL", m.Guest, m.Host)
+		}
+		fmt.Fprintf(&b, "%d:%s\n", m.Size, m.Host)
+	}
+	return b.String(), nil
+}
 
 // t0 names the first of the mounts in an error (they fail together).
 func t0(list []sizedTmpfs) string {
@@ -105,42 +115,4 @@ func openTmpfs(report *os.File, list []sizedTmpfs) (*tmpfsSet, error) {
 		t.dirs = append(t.dirs, os.NewFile(uintptr(fd), m.Host))
 	}
 	return t, nil
-}
-
-// mountSized runs in the init stage, first thing: it makes the guest's
-// mount namespace (private, so nothing reaches the host's) and mounts the
-// tmpfs entries of the environment there, then reports.
-func mountSized() {
-	enc := os.Getenv(tmpfsEnv)
-	if enc == "" {
-		return
-	}
-	report := os.NewFile(initTmpfsFD, "tmpfs-report")
-	defer report.Close()
-	fail := func(err error) { fmt.Fprintf(report, "%v\n", err) }
-	var list []sizedTmpfs
-	if err := json.Unmarshal([]byte(enc), &list); err != nil {
-		fail(err)
-		return
-	}
-	if os.Getenv("SANDBOX_USERNS") == "" {
-		// Root: a namespace of our own (in a user namespace, the clone
-		// made one already).
-		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-			fail(fmt.Errorf("mount namespace: %w", err))
-			return
-		}
-	}
-	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		fail(fmt.Errorf("make the namespace private: %w", err))
-		return
-	}
-	for _, m := range list {
-		opts := "mode=1777,size=" + strconv.FormatUint(m.Size, 10)
-		if err := unix.Mount("tmpfs", m.Host, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
-			fail(fmt.Errorf("mount (%s): %w", opts, err))
-			return
-		}
-	}
-	fmt.Fprintf(report, "ok %d\n", os.Getpid())
 }

@@ -63,17 +63,3 @@ func (c *Cmd) bindable(host string) bool {
 func (c *Cmd) ipcNS() bool {
 	return canMount() || c.userns
 }
-
-// mqueueRoot returns a detached mount of the current IPC namespace's
-// mqueue filesystem (the same superblock mq_open works in).
-func mqueueRoot() (int, error) {
-	fsfd, err := unix.Fsopen("mqueue", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(fsfd)
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return -1, err
-	}
-	return unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, 0)
-}

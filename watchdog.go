@@ -18,6 +18,8 @@ package sandbox
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "initstage.h"
+
 // The watchdog runs before the Go runtime exists (a constructor, as runc's
 // nsexec does), so it may fork freely. In the init stage it splits in two:
 // the child goes on to become the guest; the parent stays as a subreaper
@@ -100,7 +102,7 @@ __attribute__((constructor)) static void sandbox_watchdog(int argc, char **argv,
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != self)
 			_exit(127);
-		return; // on to the Go init stage
+		sandbox_init_stage(); // initstage.c: never returns
 	}
 	// A process group of its own: a SIGKILL to the caller's job (kill -9
 	// -PGID, a test harness's timeout) must not take the watchdog with

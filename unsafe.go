@@ -1,5 +1,0 @@
-package sandbox
-
-import "unsafe"
-
-func unsafePtr[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }
