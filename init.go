@@ -27,7 +27,7 @@ const (
 // initSpec is everything the init stage (initstage.c) needs, sent before
 // the filter is loaded so that reading it costs no routed call.
 type initSpec struct {
-	Filter []byte   // base filter
+	Filter [][]byte // base filters, in order
 	Notify []byte   // routing filter, loaded with the listener
 	Extra  [][]byte // narrowing filters
 	Path   string   // host path to execve
@@ -111,7 +111,9 @@ func (s *initSpec) encode() ([]byte, error) {
 		}
 		return []byte{0}
 	}
-	rec(specTagFilterBase, s.Filter)
+	for _, f := range s.Filter {
+		rec(specTagFilterBase, f)
+	}
 	rec(specTagFilterNotify, s.Notify)
 	for _, x := range s.Extra {
 		rec(specTagFilterExtra, x)

@@ -12,7 +12,7 @@ import (
 // with a NUL (an environment value from a policy) is refused by name
 // rather than cut short in the guest.
 func TestSpecEncode(t *testing.T) {
-	s := initSpec{Filter: make([]byte, 8), Notify: make([]byte, 16), Path: "/bin/true", Argv: []string{"true", "x"},
+	s := initSpec{Filter: [][]byte{make([]byte, 8)}, Notify: make([]byte, 16), Path: "/bin/true", Argv: []string{"true", "x"},
 		Env: []string{"A=1"}, Landlock: []landlock.Rule{{Path: "/usr", Write: false}}, Rlimits: map[int]uint64{7: 1 << 40},
 		Binds: []bindMount{{Host: "/h", Guest: "/tmp", ReadOnly: true}}, IPC: true}
 	b, err := s.encode()

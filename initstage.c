@@ -94,8 +94,8 @@ struct rule {
 };
 
 struct spec {
-	struct sock_fprog base, notify, *extra;
-	int nextra;
+	struct sock_fprog *base, notify, *extra;
+	int nbase, nextra;
 	const char *path;
 	char **argv, **envp;
 	int argc, envc;
@@ -242,6 +242,7 @@ static void parse(const char *buf, size_t len, struct spec *s)
 	int counts[TAG_IPC + 1] = {0};
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
+			s->base = xcalloc((size_t)counts[TAG_FILTER_BASE], sizeof *s->base);
 			s->extra = xcalloc((size_t)counts[TAG_FILTER_EXTRA], sizeof *s->extra);
 			s->argv = xcalloc((size_t)counts[TAG_ARG] + 1, sizeof *s->argv);
 			s->envp = xcalloc((size_t)counts[TAG_ENV] + 1, sizeof *s->envp);
@@ -266,7 +267,7 @@ static void parse(const char *buf, size_t len, struct spec *s)
 			}
 			switch (tag) {
 			case TAG_FILTER_BASE:
-				s->base = prog(p, n);
+				s->base[s->nbase++] = prog(p, n);
 				break;
 			case TAG_FILTER_NOTIFY:
 				s->notify = prog(p, n);
@@ -312,7 +313,7 @@ static void parse(const char *buf, size_t len, struct spec *s)
 			}
 		}
 	}
-	if (!s->path || s->argc == 0 || s->base.len == 0 || s->notify.len == 0)
+	if (!s->path || s->argc == 0 || s->nbase == 0 || s->notify.len == 0)
 		fail("spec: program, arguments or filters missing");
 }
 
@@ -564,7 +565,8 @@ void sandbox_init_stage(void)
 	// listener; and the sentry never needs our help to take it. Narrowing
 	// filters last: one that denies seccomp(2) must not stop ours from
 	// loading (precedence does not depend on the order).
-	load(&s.base, 0);
+	for (int i = 0; i < s.nbase; i++)
+		load(&s.base[i], 0);
 	int lfd = (int)load(&s.notify, FLAG_NEW_LISTENER | FLAG_WAIT_KILLABLE_RECV);
 	for (int i = 0; i < s.nextra; i++)
 		load(&s.extra[i], 0);

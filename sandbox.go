@@ -394,7 +394,7 @@ func (c *Cmd) Start() (err error) {
 		}
 		rl[unix.RLIMIT_STACK] = v
 	}
-	is := initSpec{Rlimits: rl, Filter: seccomp.EncodeProgram(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
+	is := initSpec{Rlimits: rl, Filter: encodeAll(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, IPC: c.ipcNS()}
 	spec, err := is.encode()
 	if err != nil {

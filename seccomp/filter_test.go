@@ -49,9 +49,33 @@ func raw(nr, a, b, c uintptr) string {
 	return fmt.Sprint(r)
 }
 
+// combSpec is testSpec plus every ninth number passed: runs of eight
+// unnamed numbers, more than the guard takes as ranges.
+func combSpec() Spec {
+	s := testSpec()
+	seen := map[int]bool{}
+	for _, r := range s.Rules {
+		seen[r.Nr] = true
+	}
+	for nr := 0; nr <= 330; nr += 9 {
+		if !seen[nr] {
+			s.Rules = append(s.Rules, Rule{Nr: nr, Class: Pass})
+		}
+	}
+	return s
+}
+
+// combProbes are calls that succeed natively with these arguments.
+var combProbes = []int{unix.SYS_GETUID, unix.SYS_GETGID, unix.SYS_GETEUID, unix.SYS_GETEGID, unix.SYS_SETPGID,
+	unix.SYS_GETPPID, unix.SYS_GETPGRP, unix.SYS_GETSID, unix.SYS_GETPID, unix.SYS_GETTID, unix.SYS_SYNC, unix.SYS_GETPGID}
+
 func child(mode string) int {
 	runtime.LockOSThread()
-	prog, err := Compile(testSpec())
+	spec := testSpec()
+	if mode == "comb" {
+		spec = combSpec()
+	}
+	prog, err := Compile(spec)
 	if err != nil {
 		fmt.Println("compile:", err)
 		return 1
@@ -83,6 +107,21 @@ func child(mode string) int {
 			"getcwd="+raw(unix.SYS_GETCWD, 0, 0, 0),
 			"getuid="+raw(unix.SYS_GETUID, 0, 0, 0),
 			"unknown="+raw(1000, 0, 0, 0))
+	case "edges":
+		// Unnamed runs: 0 alone and 2..8 get rules; 80..109 and 111..130
+		// are guard ranges (getppid, 110, is passed); 318 is past the last.
+		out = append(out,
+			"read="+raw(unix.SYS_READ, ^uintptr(0), 0, 0),
+			"open="+raw(unix.SYS_OPEN, 0, 0, 0),
+			"setpgid="+raw(unix.SYS_SETPGID, 0, 0, 0),
+			"getppid_ok="+fmt.Sprint(raw(unix.SYS_GETPPID, 0, 0, 0)[0] != '-'),
+			"getpgrp="+raw(unix.SYS_GETPGRP, 0, 0, 0),
+			"316="+raw(316, 0, 0, 0),
+			"318="+raw(318, 0, 0, 0))
+	case "comb":
+		for _, nr := range combProbes {
+			out = append(out, fmt.Sprintf("%d=%v", nr, raw(uintptr(nr), 0, 0, 0) == "-function not implemented"))
+		}
 	case "x32":
 		raw(unix.SYS_GETPID|X32Bit, 0, 0, 0)
 	}
@@ -105,6 +144,101 @@ func TestRuleSemantics(t *testing.T) {
 	want := "dupfd=-operation not permitted dupfd_cloexec=-operation not permitted getfd=0 uname=-operation not supported getcwd=-operation not permitted getuid=-function not implemented unknown=-function not implemented"
 	if out != want {
 		t.Fatalf("got  %s\nwant %s", out, want)
+	}
+}
+
+// TestUnnamedNumbers: every number the spec does not name fails with
+// ENOSYS, whether the guard's ranges or the denial filter's rules cover
+// it, at the edges of each run and past the last named number; every
+// named one passes.
+func TestUnnamedNumbers(t *testing.T) {
+	out, _ := runChild(t, "edges")
+	enosys := "-function not implemented"
+	want := "read=" + enosys + " open=" + enosys + " setpgid=" + enosys + " getppid_ok=true getpgrp=" + enosys + " 316=" + enosys + " 318=" + enosys
+	if out != want {
+		t.Errorf("edges:\ngot  %s\nwant %s", out, want)
+	}
+	named := map[int]bool{}
+	for _, r := range combSpec().Rules {
+		named[r.Nr] = true
+	}
+	var w []string
+	for _, nr := range combProbes {
+		w = append(w, fmt.Sprintf("%d=%v", nr, !named[nr]))
+	}
+	if out, _ := runChild(t, "comb"); out != strings.Join(w, " ") {
+		t.Errorf("comb (true: ENOSYS):\ngot  %s\nwant %s", out, strings.Join(w, " "))
+	}
+}
+
+// TestGuardLayout: the guard's jumps land on its returns for any number
+// of ranges it may take.
+func TestGuardLayout(t *testing.T) {
+	for n := 0; n <= maxGuardRanges; n++ {
+		var ranges [][2]int
+		for i := 0; i < n; i++ {
+			ranges = append(ranges, [2]int{10 * i, 10*i + 8})
+		}
+		f := guard(500, ranges, unix.ENOSYS)
+		ret := map[uint32]int{}
+		for i, ins := range f {
+			if ins.Code == unix.BPF_RET|unix.BPF_K {
+				ret[ins.K] = i
+			}
+		}
+		allow, errno, kill := ret[unix.SECCOMP_RET_ALLOW], ret[unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS)], ret[unix.SECCOMP_RET_KILL_PROCESS]
+		if allow == 0 || errno == 0 || kill == 0 {
+			t.Fatalf("%d ranges: returns missing: %v", n, f)
+		}
+		// Follow the program for sample numbers, as the kernel would.
+		run := func(arch, nr uint32) uint32 {
+			var a uint32
+			for pc := 0; pc < len(f); {
+				ins := f[pc]
+				switch ins.Code {
+				case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
+					a = map[uint32]uint32{0: nr, 4: arch}[ins.K]
+				case unix.BPF_RET | unix.BPF_K:
+					return ins.K
+				default:
+					var ok bool
+					switch ins.Code {
+					case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K:
+						ok = a == ins.K
+					case unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K:
+						ok = a >= ins.K
+					case unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K:
+						ok = a > ins.K
+					default:
+						t.Fatalf("unexpected instruction %+v", ins)
+					}
+					if ok {
+						pc += 1 + int(ins.Jt)
+					} else {
+						pc += 1 + int(ins.Jf)
+					}
+					continue
+				}
+				pc++
+			}
+			t.Fatalf("%d ranges: fell off the end", n)
+			return 0
+		}
+		for nr := uint32(0); nr < 520; nr++ {
+			want := uint32(unix.SECCOMP_RET_ALLOW)
+			if nr > 500 || (nr < uint32(10*n) && nr%10 <= 8) {
+				want = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+			}
+			if got := run(unix.AUDIT_ARCH_X86_64, nr); got != want {
+				t.Errorf("%d ranges: nr %d: %#x, want %#x", n, nr, got, want)
+			}
+		}
+		if got := run(unix.AUDIT_ARCH_X86_64, X32Bit|39); got != unix.SECCOMP_RET_KILL_PROCESS {
+			t.Errorf("%d ranges: x32 getpid: %#x", n, got)
+		}
+		if got := run(unix.AUDIT_ARCH_I386, 20); got != unix.SECCOMP_RET_KILL_PROCESS {
+			t.Errorf("%d ranges: i386: %#x", n, got)
+		}
 	}
 }
 
