@@ -44,6 +44,9 @@ type initSpec struct {
 	// IPC: the filter passes System V IPC and POSIX message queues, so the
 	// guest must get an IPC namespace of its own, or not run.
 	IPC bool
+	// Umask is the caller's, for the guest's kernel side (the sandbox
+	// itself runs with 0).
+	Umask int
 }
 
 // bindMount is one private directory the kernel must see at its guest
@@ -81,6 +84,7 @@ const (
 	specTagRlimit       = 8  // resource (32 bits), value (64 bits)
 	specTagBind         = 9  // read-only, nested (1 byte each), host, guest
 	specTagIPC          = 10 // no payload
+	specTagUmask        = 11 // 32 bits
 )
 
 // encode is the spec in the records initstage.c reads. Strings with a NUL
@@ -137,6 +141,7 @@ func (s *initSpec) encode() ([]byte, error) {
 	if s.IPC {
 		rec(specTagIPC)
 	}
+	rec(specTagUmask, binary.LittleEndian.AppendUint32(nil, uint32(s.Umask)))
 	if bad != "" {
 		return nil, fmt.Errorf("%q: a string passed to the kernel cannot hold a NUL byte", bad)
 	}

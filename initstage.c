@@ -62,6 +62,7 @@ enum {
 	TAG_RLIMIT = 8,
 	TAG_BIND = 9,
 	TAG_IPC = 10,
+	TAG_UMASK = 11,
 };
 
 enum { REPORT_BOUND = 1 }; // reportBound in init.go
@@ -109,6 +110,7 @@ struct spec {
 	struct bind *binds;
 	int nbinds;
 	int ipc;
+	int umask; // -1: none given
 };
 
 struct ruleset {
@@ -239,7 +241,7 @@ static struct sock_fprog prog(const char *p, uint32_t len)
 // then the payload. Two passes: count, then fill.
 static void parse(const char *buf, size_t len, struct spec *s)
 {
-	int counts[TAG_IPC + 1] = {0};
+	int counts[TAG_UMASK + 1] = {0};
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
 			s->base = xcalloc((size_t)counts[TAG_FILTER_BASE], sizeof *s->base);
@@ -259,7 +261,7 @@ static void parse(const char *buf, size_t len, struct spec *s)
 			if (n > len - off - 8)
 				fail("spec: truncated record");
 			off += 8 + (size_t)n;
-			if (tag == 0 || tag > TAG_IPC)
+			if (tag == 0 || tag > TAG_UMASK)
 				fail("spec: unknown record %u", tag);
 			if (pass == 0) {
 				counts[tag]++;
@@ -309,6 +311,11 @@ static void parse(const char *buf, size_t len, struct spec *s)
 			}
 			case TAG_IPC:
 				s->ipc = 1;
+				break;
+			case TAG_UMASK:
+				if (n != 4)
+					fail("spec: malformed umask record");
+				s->umask = (int)(le32(p) & 0777);
 				break;
 			}
 		}
@@ -507,13 +514,18 @@ static long load(struct sock_fprog *f, unsigned long flags)
 
 void sandbox_init_stage(void)
 {
+	// Nothing of the sandbox's beyond the hand-off fds may reach the
+	// guest, whatever a concurrent open in the sentry left inheritable.
+	int first = getenv("SANDBOX_TMPFS") ? TMPFS_FD + 1 : TMPFS_FD;
+	if (syscall(SYS_close_range, first, ~0U, 0) < 0)
+		fail("close_range: %s", errstr(errno));
 	mount_sized();
 	size_t len;
 	char *buf = read_all(SPEC_FD, &len);
 	close(SPEC_FD);
 	if (len == 0)
 		_exit(127); // the sentry gave up before sending the spec (and kills us)
-	struct spec s = {0};
+	struct spec s = {.umask = -1};
 	parse(buf, len, &s);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail("no_new_privs: %s", errstr(errno));
@@ -560,6 +572,8 @@ void sandbox_init_stage(void)
 			fail("limits: resource %u to %llu: %s", s.rl[i].res, (unsigned long long)s.rl[i].v, errstr(errno));
 	}
 	drop_capabilities();
+	if (s.umask >= 0)
+		umask((mode_t)s.umask); // the sandbox runs with 0; the guest gets the caller's
 	int pid = (int)getpid();
 	// From here on, only pass-class calls until the sentry holds the
 	// listener; and the sentry never needs our help to take it. Narrowing

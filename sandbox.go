@@ -190,6 +190,16 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
+	// The sentry creates files for the guest and applies the guest's umask
+	// itself; the init stage sets the caller's for the guest's kernel side
+	// (initSpec.Umask). From here on every file the sandbox makes has
+	// exactly the mode it asks for, whichever goroutine makes it.
+	umask := unix.Umask(0)
+	defer func() {
+		if err != nil {
+			unix.Umask(umask)
+		}
+	}()
 	base := scratchBase()
 	c.scratch, c.scratchLock, err = makeScratch(base, "")
 	if err != nil {
@@ -241,8 +251,22 @@ func (c *Cmd) Start() (err error) {
 		c.sigs = make(chan os.Signal, 8)
 		signal.Notify(c.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	}
-	// Start the init stage first: its runtime start-up overlaps with
-	// building the filter and the filesystem view; it waits for its spec.
+	// The guest's view is built while the init stage starts (1-2 ms each),
+	// unless it needs the init stage's tmpfs mounts.
+	var viewc chan view
+	if tmpR == nil {
+		viewc = make(chan view, 1)
+		go func() { viewc <- c.buildView(hostCwd, dirs, nil) }()
+		defer func() {
+			if viewc != nil { // an early return: wait, and drop what it built
+				if v := <-viewc; v.fs != nil {
+					v.fs.Close()
+				}
+			}
+		}()
+	}
+	// Start the init stage first: its start-up overlaps with building
+	// the filter and the filesystem view; it waits for its spec.
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -320,9 +344,6 @@ func (c *Cmd) Start() (err error) {
 		<-progc
 		progc = compile()
 	}
-	// The sentry creates files for the guest and applies the guest's umask
-	// itself; the guest (forked above) keeps the caller's in the kernel.
-	umask := unix.Umask(0)
 	specR.Close()
 	repW.Close()
 	if tmpW != nil {
@@ -340,27 +361,17 @@ func (c *Cmd) Start() (err error) {
 			return err
 		}
 	}
-	cfg, guestCwd, err := c.fsConfig(hostCwd, dirs, c.tmpfs)
-	if err != nil {
-		return err
+	var v view
+	if viewc != nil {
+		v, viewc = <-viewc, nil
+	} else {
+		v = c.buildView(hostCwd, dirs, c.tmpfs)
 	}
-	if c.fs, err = vfs.New(cfg); err != nil {
-		return err
+	c.fs = v.fs
+	if v.err != nil {
+		return v.err
 	}
-	rootCtx := vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: c.fs.Root().FD(), Mount: c.fs.Root()}}
-	cwdDir, errno := c.fs.OpenDir(rootCtx, guestCwd)
-	if errno != 0 {
-		return fmt.Errorf("working directory %s in the sandbox: %w", guestCwd, errno)
-	}
-	env := c.Env
-	if env == nil {
-		env = c.Policy.BuildEnv(os.Environ(), c.EnvPass, c.EnvSet, guestCwd)
-	}
-	hostProg, err := c.findProgram(vfs.Ctx{Cwd: cwdDir}, env)
-	unix.Close(cwdDir.FD)
-	if err != nil {
-		return err
-	}
+	guestCwd, env, hostProg := v.guestCwd, v.env, v.hostProg
 	comp := <-progc
 	if comp.err != nil {
 		return fmt.Errorf("build filter: %w", comp.err)
@@ -395,7 +406,7 @@ func (c *Cmd) Start() (err error) {
 		rl[unix.RLIMIT_STACK] = v
 	}
 	is := initSpec{Rlimits: rl, Filter: encodeAll(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
-		Binds: binds, IPC: c.ipcNS()}
+		Binds: binds, IPC: c.ipcNS(), Umask: umask}
 	spec, err := is.encode()
 	if err != nil {
 		return err
@@ -588,13 +599,13 @@ func scanListener(pid int) (int, bool) {
 // findProgram resolves the program in the guest's view (PATH lookup for
 // bare names, as execvp does) and returns the host path the init stage
 // executes.
-func (c *Cmd) findProgram(ctx vfs.Ctx, env []string) (string, error) {
+func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string) (string, error) {
 	name := c.Path
 	if name == "" {
 		return "", errors.New("no program given")
 	}
 	try := func(p string) (string, unix.Errno) {
-		_, fd, errno := c.fs.ExecTarget(ctx, p)
+		_, fd, errno := fs.ExecTarget(ctx, p)
 		if errno != 0 {
 			return "", errno
 		}
@@ -979,4 +990,41 @@ func canMount() bool {
 		return false
 	}
 	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
+}
+
+// view is the guest's filesystem view and what is looked up in it before
+// the guest starts.
+type view struct {
+	fs                 *vfs.FS
+	guestCwd, hostProg string
+	env                []string
+	err                error
+}
+
+// buildView makes the guest's filesystem view and finds the program in it.
+// It touches nothing of c's that starting the init stage changes, so the
+// two may run at once.
+func (c *Cmd) buildView(hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (v view) {
+	cfg, guestCwd, err := c.fsConfig(hostCwd, dirs, tmpfs)
+	if err != nil {
+		return view{err: err}
+	}
+	fs, err := vfs.New(cfg)
+	if err != nil {
+		return view{err: err}
+	}
+	v.fs, v.guestCwd = fs, guestCwd
+	rootCtx := vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: fs.Root().FD(), Mount: fs.Root()}}
+	cwdDir, errno := fs.OpenDir(rootCtx, guestCwd)
+	if errno != 0 {
+		v.err = fmt.Errorf("working directory %s in the sandbox: %w", guestCwd, errno)
+		return v
+	}
+	v.env = c.Env
+	if v.env == nil {
+		v.env = c.Policy.BuildEnv(os.Environ(), c.EnvPass, c.EnvSet, guestCwd)
+	}
+	v.hostProg, v.err = c.findProgram(fs, vfs.Ctx{Cwd: cwdDir}, v.env)
+	unix.Close(cwdDir.FD)
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -1276,5 +1277,52 @@ func TestCloneFSChildExit(t *testing.T) {
 	compareRuns(t, native, res, false)
 	if !strings.Contains(string(res.Stdout), "after the CLONE_FS child exited: open(f) = 3") {
 		t.Errorf("want the parent's relative open to work\n%s", res.describe())
+	}
+}
+
+// TestEscapeInheritedFDs: an fd the caller leaves inheritable (shells and
+// tools often leak some) must not reach the guest. One to a hidden
+// directory let the guest list it (getdents runs natively) and one to a
+// file let it read the file. The guest holds only stdin, stdout and stderr
+// of the caller's fds.
+func TestEscapeInheritedFDs(t *testing.T) {
+	dir := t.TempDir()
+	hidden := t.TempDir() // under the scratch root in /var: hidden
+	writeFiles(t, hidden, map[string]string{"secret-name": "SECRET-CONTENT\n"})
+	writeFiles(t, dir, map[string]string{"fds.py": `import os
+print("fds", sorted(int(x) for x in os.listdir("/proc/self/fd")))
+for fd in (7, 8):
+    try:
+        print(fd, "listdir", os.listdir(fd))
+    except OSError as e:
+        print(fd, "listdir errno", e.errno)
+    try:
+        print(fd, "read", os.pread(fd, 100, 0))
+    except OSError as e:
+        print(fd, "read errno", e.errno)
+`})
+	d, err := os.Open(hidden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	f, err := os.Open(filepath.Join(hidden, "secret-name"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// ExtraFiles start at fd 3: pad up to 7 and 8.
+	cmd := exec.Command(requireSandbox(t), "run", "--", "python3", "fds.py")
+	cmd.Dir = dir
+	cmd.ExtraFiles = []*os.File{os.Stdin, os.Stdin, os.Stdin, os.Stdin, d, f}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if bytes.Contains(out, []byte("secret-name")) || bytes.Contains(out, []byte("SECRET-CONTENT")) {
+		t.Errorf("ESCAPE: the guest used an inherited fd:\n%s", out)
+	}
+	if !bytes.Contains(out, []byte("fds [0, 1, 2, 3]\n")) || !bytes.Contains(out, []byte("8 read errno 9\n")) {
+		t.Errorf("the guest holds more than stdin, stdout, stderr (and its listing's own fd):\n%s", out)
 	}
 }
