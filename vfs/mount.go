@@ -368,13 +368,13 @@ func (fs *FS) mountFor(p string) *Mount {
 }
 
 // GuestPathOf maps a host path back into the guest's view: the guest path
-// under the deepest mount whose host source contains it, or "" when the
-// host path is outside every mount.
+// under the deepest mount whose host source contains it (a bind, or the
+// host mirror of /proc), or "" when the host path is outside every mount.
 func (fs *FS) GuestPathOf(host string) (string, *Mount) {
 	var best *Mount
 	var bestPath string
 	for _, m := range fs.ordered {
-		if m.Kind != Bind {
+		if m.Kind != Bind && m.Kind != ProcDir {
 			continue
 		}
 		var rel string

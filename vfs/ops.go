@@ -134,6 +134,23 @@ func (fs *FS) open(c Ctx, path string, flags int, mode uint32, resolve uint64) (
 	}
 	defer e.Release()
 again:
+	if e.Link != "" {
+		if !follow {
+			// As for any symlink with O_NOFOLLOW. (O_PATH|O_NOFOLLOW
+			// would open the link itself; the view has no host file
+			// for it, so that gives ENOENT.)
+			if flags&unix.O_PATH != 0 {
+				return Opened{FDRef: -1}, unix.ENOENT
+			}
+			return Opened{FDRef: -1}, unix.ELOOP
+		}
+		// /proc/self looked up lazily: follow it now.
+		lazy = false
+		if errno := e.followLast(); errno != 0 {
+			return Opened{FDRef: -1}, errno
+		}
+		goto again
+	}
 	if e.Hidden {
 		if creat {
 			return Opened{FDRef: -1}, unix.EACCES

@@ -374,9 +374,19 @@ func (e *Entry) followLast() unix.Errno {
 	if errno := e.symlinkAllowed(); errno != 0 {
 		return errno
 	}
-	target, errno := e.readLink(e.Parent(), e.Name)
-	if errno != 0 {
-		return errno
+	var target string
+	if e.Link != "" {
+		// A link of the view's own (/proc/self): its target is known,
+		// whether or not the host mirror holds it yet.
+		if e.links++; e.links > MaxSymlinks {
+			return unix.ELOOP
+		}
+		target, e.Link = e.Link, ""
+	} else {
+		var errno unix.Errno
+		if target, errno = e.readLink(e.Parent(), e.Name); errno != 0 {
+			return errno
+		}
 	}
 	if strings.HasPrefix(target, "/") {
 		if errno := e.resetToRoot(); errno != 0 {

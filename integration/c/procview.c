@@ -176,8 +176,44 @@ static void c_reaped(void)
 	}
 }
 
+/* selfopen: /proc/self and /proc/thread-self opened as directories (ls,
+ * opendir, os.listdir do), and what their fds' links name. */
+static void link_is(const char *what, int fd, const char *want, const char *label)
+{
+	char link[64], buf[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	long n = R(SYS_readlink, link, buf, sizeof buf - 1);
+	printf("%s: fd link is %s: %d\n", what, label, n > 0 && (buf[n] = 0, strcmp(buf, want) == 0));
+}
+
+static void c_selfopen(void)
+{
+	char want[64];
+	long pid = R(SYS_getpid), tid = R(SYS_gettid);
+	long fd = R(SYS_open, "/proc/self", O_RDONLY | O_DIRECTORY);
+	printf("open(/proc/self, O_DIRECTORY) ok: %d\n", fd >= 0);
+	snprintf(want, sizeof want, "/proc/%ld", pid);
+	link_is("/proc/self", (int)fd, want, "/proc/<pid>");
+	fd = R(SYS_open, "/proc/thread-self", O_RDONLY);
+	snprintf(want, sizeof want, "/proc/%ld/task/%ld", pid, tid);
+	link_is("/proc/thread-self", (int)fd, want, "/proc/<pid>/task/<tid>");
+	fd = R(SYS_open, "/proc/self/status", O_RDONLY);
+	snprintf(want, sizeof want, "/proc/%ld/status", pid);
+	link_is("/proc/self/status", (int)fd, want, "/proc/<pid>/status");
+	show("open(/proc/self, O_NOFOLLOW)", R(SYS_open, "/proc/self", O_RDONLY | O_NOFOLLOW));
+	DIR *d = opendir("/proc/self");
+	int n = 0, status = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		n++;
+		status += strcmp(de->d_name, "status") == 0;
+	}
+	printf("opendir(/proc/self): entries > 10: %d, status listed: %d\n", n > 10, status);
+}
+
 static const struct tcase cases[] = {
 	{"self", c_self},
+	{"selfopen", c_selfopen},
 	{"reaped", c_reaped},
 	{"task", c_task},
 	{NULL, NULL},
