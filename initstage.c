@@ -169,6 +169,8 @@ static void mount_sized(void)
 		goto out;
 	}
 	char *list = strdup(enc);
+	if (!list)
+		fail("out of memory");
 	for (char *save = NULL, *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *colon = strchr(line, ':');
 		if (!colon) {
@@ -419,15 +421,16 @@ static unsigned long locked_flags(const char *path)
 static void mkdir_all(const char *path)
 {
 	char *p = strdup(path);
-	for (char *s = p + 1; p && *s; s++) {
+	if (!p)
+		fail("out of memory");
+	for (char *s = p + 1; *s; s++) {
 		if (*s == '/') {
 			*s = 0;
 			mkdir(p, 0755);
 			*s = '/';
 		}
 	}
-	if (p)
-		mkdir(p, 0755);
+	mkdir(p, 0755);
 	free(p);
 }
 
@@ -516,7 +519,8 @@ void sandbox_init_stage(void)
 {
 	// Nothing of the sandbox's beyond the hand-off fds may reach the
 	// guest, whatever a concurrent open in the sentry left inheritable.
-	int first = getenv("SANDBOX_TMPFS") ? TMPFS_FD + 1 : TMPFS_FD;
+	const char *tmpfs = getenv("SANDBOX_TMPFS");
+	int first = tmpfs && *tmpfs ? TMPFS_FD + 1 : TMPFS_FD; // mount_sized reports on it
 	if (syscall(SYS_close_range, first, ~0U, 0) < 0)
 		fail("close_range: %s", errstr(errno));
 	mount_sized();
@@ -572,8 +576,9 @@ void sandbox_init_stage(void)
 			fail("limits: resource %u to %llu: %s", s.rl[i].res, (unsigned long long)s.rl[i].v, errstr(errno));
 	}
 	drop_capabilities();
-	if (s.umask >= 0)
-		umask((mode_t)s.umask); // the sandbox runs with 0; the guest gets the caller's
+	if (s.umask < 0)
+		fail("spec: no umask");
+	umask((mode_t)s.umask); // the sandbox runs with 0; the guest gets the caller's
 	int pid = (int)getpid();
 	// From here on, only pass-class calls until the sentry holds the
 	// listener; and the sentry never needs our help to take it. Narrowing

@@ -140,7 +140,9 @@ func (c *Cmd) logger() *logrus.Logger {
 }
 
 // Start builds the filesystem view and filter, launches the init stage and
-// starts serving its routed calls.
+// starts serving its routed calls. It sets the process's umask to 0 and
+// leaves it so (the sentry applies the guest's own, which starts as the
+// umask the process had when it started).
 func (c *Cmd) Start() (err error) {
 	log := c.logger()
 	if c.Policy == nil {
@@ -194,12 +196,8 @@ func (c *Cmd) Start() (err error) {
 	// itself; the init stage sets the caller's for the guest's kernel side
 	// (initSpec.Umask). From here on every file the sandbox makes has
 	// exactly the mode it asks for, whichever goroutine makes it.
-	umask := unix.Umask(0)
-	defer func() {
-		if err != nil {
-			unix.Umask(umask)
-		}
-	}()
+	umask := callerUmask
+	unix.Umask(0)
 	base := scratchBase()
 	c.scratch, c.scratchLock, err = makeScratch(base, "")
 	if err != nil {
@@ -449,6 +447,9 @@ func (c *Cmd) Start() (err error) {
 	if err := c.sentry.Serve(seccomp.NewListener(lfd)); err != nil {
 		return err
 	}
+	if report < 0 {
+		report = lateReport(repR)
+	}
 	layers := "sentry+seccomp"
 	if abi := report >> reportLandlockShift; abi > 0 {
 		layers += fmt.Sprintf("+landlock(abi %d)", abi)
@@ -506,7 +507,7 @@ func (c *Cmd) Start() (err error) {
 // takeListener gets the guest's listener fd with pidfd_getfd. The guest
 // (the watchdog's child) reports its pid and the fd's number; if it cannot
 // (one of its threads may already wait in a routed call), the sentry finds
-// the guest and the fd in /proc itself.
+// the guest and the fd in /proc itself, and flags is -1.
 func takeListener(watchdog int, report *os.File) (pid, lfd, flags int, err error) {
 	wfd, err := unix.PidfdOpen(watchdog, 0)
 	if err != nil {
@@ -531,7 +532,7 @@ func takeListener(watchdog int, report *os.File) (pid, lfd, flags int, err error
 		}
 		if pid, ok := guestOf(watchdog); ok {
 			if lfd, ok := scanListener(pid); ok {
-				return pid, lfd, 0, nil // no report: the binds unknown, taken as not made
+				return pid, lfd, -1, nil // no report yet: see lateReport
 			}
 		}
 		if pfd[1].Revents&unix.POLLIN != 0 {
@@ -539,6 +540,21 @@ func takeListener(watchdog int, report *os.File) (pid, lfd, flags int, err error
 		}
 	}
 	return -1, -1, 0, errors.New("init stage did not load its filter within 30s")
+}
+
+// lateReport reads the init stage's report when the listener was taken
+// without it: with --trace=all its write is routed and goes through once
+// the sentry serves. It gives 0 (nothing known: no binds, no Landlock
+// reported) if the report does not come within 100 ms.
+func lateReport(report *os.File) int {
+	pfd := []unix.PollFd{{Fd: int32(report.Fd()), Events: unix.POLLIN}}
+	var b [12]byte
+	if n, _ := unix.Poll(pfd, 100); n == 1 {
+		if n, _ := unix.Read(int(report.Fd()), b[:]); n == 12 {
+			return int(binary.LittleEndian.Uint32(b[8:]))
+		}
+	}
+	return 0
 }
 
 // guestOf returns the watchdog's child.
@@ -991,6 +1007,15 @@ func canMount() bool {
 	}
 	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
 }
+
+// callerUmask is the umask the process started with: Start sets the
+// process umask to 0 for as long as a sandbox may serve, so a second Start
+// could not read it back.
+var callerUmask = func() int {
+	m := unix.Umask(0)
+	unix.Umask(m)
+	return m
+}()
 
 // view is the guest's filesystem view and what is looked up in it before
 // the guest starts.

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"sandbox/landlock"
 )
 
 // The syscalls the sentry performs itself, whose lines must match strace.
@@ -145,5 +148,27 @@ func TestTraceAll(t *testing.T) {
 	// the guest's execve.
 	if first, _, _ := strings.Cut(string(res.Stderr), "\n"); !strings.Contains(first, "] execve(") {
 		t.Errorf("the trace does not start with the guest's execve: %q", first)
+	}
+}
+
+// TestLayersReported: -v names the layers the init stage really set up,
+// also with --trace=all, where the stage's report goes through the sentry
+// and arrives after the listener was taken by scanning.
+func TestLayersReported(t *testing.T) {
+	dir := t.TempDir()
+	want := []string{}
+	if abi := landlock.ABI(); abi > 0 {
+		want = append(want, fmt.Sprintf("+landlock(abi %d)", abi))
+	}
+	if os.Geteuid() == 0 {
+		want = append(want, "+mountns(private /tmp")
+	}
+	for _, flags := range [][]string{{"-v"}, {"-v", "--trace=all"}} {
+		res := runSandbox(t, runSpec{Dir: dir}, flags, "/bin/true")
+		for _, w := range want {
+			if res.Status != 0 || !strings.Contains(string(res.Stderr), w) {
+				t.Errorf("%v: the log lacks %q\n%s", flags, w, res.describe())
+			}
+		}
 	}
 }

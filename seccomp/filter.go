@@ -117,6 +117,10 @@ func Compile(spec Spec) (Program, error) {
 	var deny, notify []Rule
 	seen := map[int]Class{}
 	maxNr := -1
+	if len(spec.Rules) == 0 {
+		// The guard's "past the last named number" needs one.
+		return Program{}, fmt.Errorf("a filter spec with no rules")
+	}
 	for _, r := range spec.Rules {
 		if r.Nr < 0 || r.Nr >= X32Bit {
 			return Program{}, fmt.Errorf("syscall number %d is out of range", r.Nr)
@@ -205,16 +209,19 @@ func guard(maxNr int, ranges [][2]int, errno unix.Errno) []unix.SockFilter {
 		offArch = 4
 	)
 	n := uint8(len(ranges))
-	// Layout: 5 checks, 2 per range, then allow, errno, kill. A jump's
+	// Layout: 6 checks, 2 per range, then allow, errno, kill. A jump's
 	// offset counts from the next instruction.
-	const allow = 5
+	const allow = 6
 	errnoAt, kill := allow+1+2*n, allow+2+2*n
 	f := []unix.SockFilter{
 		{Code: ld, K: offArch},
 		{Code: jeq, Jt: 0, Jf: kill - 2, K: unix.AUDIT_ARCH_X86_64},
 		{Code: ld, K: offNr},
-		{Code: jge, Jt: kill - 4, Jf: 0, K: X32Bit},
-		{Code: jgt, Jt: errnoAt - 5, Jf: 0, K: uint32(maxNr)},
+		// syscall(-1) is ENOSYS in Linux (and libseccomp lets it past its
+		// x32 check); a tracer's skip, not an x32 call.
+		{Code: jeq, Jt: errnoAt - 4, Jf: 0, K: 0xffffffff},
+		{Code: jge, Jt: kill - 5, Jf: 0, K: X32Bit},
+		{Code: jgt, Jt: errnoAt - 6, Jf: 0, K: uint32(maxNr)},
 	}
 	for i, r := range ranges {
 		at := uint8(allow + 2*i)

@@ -117,7 +117,8 @@ func child(mode string) int {
 			"getppid_ok="+fmt.Sprint(raw(unix.SYS_GETPPID, 0, 0, 0)[0] != '-'),
 			"getpgrp="+raw(unix.SYS_GETPGRP, 0, 0, 0),
 			"316="+raw(316, 0, 0, 0),
-			"318="+raw(318, 0, 0, 0))
+			"318="+raw(318, 0, 0, 0),
+			"-1="+raw(^uintptr(0), 0, 0, 0))
 	case "comb":
 		for _, nr := range combProbes {
 			out = append(out, fmt.Sprintf("%d=%v", nr, raw(uintptr(nr), 0, 0, 0) == "-function not implemented"))
@@ -154,7 +155,7 @@ func TestRuleSemantics(t *testing.T) {
 func TestUnnamedNumbers(t *testing.T) {
 	out, _ := runChild(t, "edges")
 	enosys := "-function not implemented"
-	want := "read=" + enosys + " open=" + enosys + " setpgid=" + enosys + " getppid_ok=true getpgrp=" + enosys + " 316=" + enosys + " 318=" + enosys
+	want := "read=" + enosys + " open=" + enosys + " setpgid=" + enosys + " getppid_ok=true getpgrp=" + enosys + " 316=" + enosys + " 318=" + enosys + " -1=" + enosys
 	if out != want {
 		t.Errorf("edges:\ngot  %s\nwant %s", out, want)
 	}
@@ -233,12 +234,23 @@ func TestGuardLayout(t *testing.T) {
 				t.Errorf("%d ranges: nr %d: %#x, want %#x", n, nr, got, want)
 			}
 		}
+		if got := run(unix.AUDIT_ARCH_X86_64, 0xffffffff); got != unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS) {
+			t.Errorf("%d ranges: syscall(-1): %#x", n, got)
+		}
 		if got := run(unix.AUDIT_ARCH_X86_64, X32Bit|39); got != unix.SECCOMP_RET_KILL_PROCESS {
 			t.Errorf("%d ranges: x32 getpid: %#x", n, got)
 		}
 		if got := run(unix.AUDIT_ARCH_I386, 20); got != unix.SECCOMP_RET_KILL_PROCESS {
 			t.Errorf("%d ranges: i386: %#x", n, got)
 		}
+	}
+}
+
+// TestEmptySpec: a spec with no rules is refused, not compiled into
+// filters that allow everything.
+func TestEmptySpec(t *testing.T) {
+	if _, err := Compile(Spec{DefaultErrno: unix.ENOSYS}); err == nil {
+		t.Fatal("Compile of an empty spec succeeded")
 	}
 }
 
