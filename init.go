@@ -47,6 +47,9 @@ type initSpec struct {
 	// Umask is the caller's, for the guest's kernel side (the sandbox
 	// itself runs with 0).
 	Umask int
+	// SigIgn and SigMask are the signals the caller had ignored and
+	// blocked (callerSignals): the guest gets them as across an execve.
+	SigIgn, SigMask uint64
 }
 
 // bindMount is one private directory the kernel must see at its guest
@@ -85,6 +88,7 @@ const (
 	specTagBind         = 9  // read-only, nested (1 byte each), host, guest
 	specTagIPC          = 10 // no payload
 	specTagUmask        = 11 // 32 bits
+	specTagSignals      = 12 // ignored, blocked: 64 bits each, bit n-1 for signal n
 )
 
 // encode is the spec in the records initstage.c reads. Strings with a NUL
@@ -142,6 +146,7 @@ func (s *initSpec) encode() ([]byte, error) {
 		rec(specTagIPC)
 	}
 	rec(specTagUmask, binary.LittleEndian.AppendUint32(nil, uint32(s.Umask)))
+	rec(specTagSignals, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, s.SigIgn), s.SigMask))
 	if bad != "" {
 		return nil, fmt.Errorf("%q: a string passed to the kernel cannot hold a NUL byte", bad)
 	}

@@ -63,6 +63,7 @@ enum {
 	TAG_BIND = 9,
 	TAG_IPC = 10,
 	TAG_UMASK = 11,
+	TAG_SIGNALS = 12,
 };
 
 enum { REPORT_BOUND = 1 }; // reportBound in init.go
@@ -111,6 +112,8 @@ struct spec {
 	int nbinds;
 	int ipc;
 	int umask; // -1: none given
+	int has_signals;
+	uint64_t sigign, sigmask;
 };
 
 struct ruleset {
@@ -243,7 +246,7 @@ static struct sock_fprog prog(const char *p, uint32_t len)
 // then the payload. Two passes: count, then fill.
 static void parse(const char *buf, size_t len, struct spec *s)
 {
-	int counts[TAG_UMASK + 1] = {0};
+	int counts[TAG_SIGNALS + 1] = {0};
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
 			s->base = xcalloc((size_t)counts[TAG_FILTER_BASE], sizeof *s->base);
@@ -263,7 +266,7 @@ static void parse(const char *buf, size_t len, struct spec *s)
 			if (n > len - off - 8)
 				fail("spec: truncated record");
 			off += 8 + (size_t)n;
-			if (tag == 0 || tag > TAG_UMASK)
+			if (tag == 0 || tag > TAG_SIGNALS)
 				fail("spec: unknown record %u", tag);
 			if (pass == 0) {
 				counts[tag]++;
@@ -313,6 +316,13 @@ static void parse(const char *buf, size_t len, struct spec *s)
 			}
 			case TAG_IPC:
 				s->ipc = 1;
+				break;
+			case TAG_SIGNALS:
+				if (n != 16)
+					fail("spec: malformed signals record");
+				s->has_signals = 1;
+				s->sigign = le64(p);
+				s->sigmask = le64(p + 8);
 				break;
 			case TAG_UMASK:
 				if (n != 4)
@@ -576,8 +586,8 @@ void sandbox_init_stage(void)
 			fail("limits: resource %u to %llu: %s", s.rl[i].res, (unsigned long long)s.rl[i].v, errstr(errno));
 	}
 	drop_capabilities();
-	if (s.umask < 0)
-		fail("spec: no umask");
+	if (s.umask < 0 || !s.has_signals)
+		fail("spec: no umask or signal state");
 	umask((mode_t)s.umask); // the sandbox runs with 0; the guest gets the caller's
 	int pid = (int)getpid();
 	// From here on, only pass-class calls until the sentry holds the
@@ -617,6 +627,39 @@ void sandbox_init_stage(void)
 		if (syscall(SYS_prlimit64, 0, RLIMIT_AS, &lim, NULL) < 0)
 			fail("limits: address space to %llu: %s", (unsigned long long)as, errstr(errno));
 	}
+	// The caller's ignored signals stay ignored (nohup, a shell's
+	// background job) and its mask is the guest's, as across a plain
+	// execve; the sandbox's own processes had to change both.
+	for (int sig = 1; sig <= 64; sig++)
+		if ((s.sigign >> (sig - 1)) & 1 && sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_IGN);
+	sigset_t mask;
+	sigemptyset(&mask);
+	for (int sig = 1; sig <= 64; sig++)
+		if ((s.sigmask >> (sig - 1)) & 1)
+			sigaddset(&mask, sig);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	execve(s.path, s.argv, s.envp);
 	fail("execve %s: %s", s.path, errstr(errno));
 }
+
+static uint64_t caller_sigign, caller_sigmask;
+
+// Runs before the Go runtime in every process of this binary (the CLI
+// needs the values; the init stage and watchdog ignore them).
+__attribute__((constructor)) static void sandbox_capture_caller(void)
+{
+	sigset_t blocked;
+	if (sigprocmask(SIG_BLOCK, NULL, &blocked) == 0)
+		for (int sig = 1; sig <= 64; sig++)
+			if (sigismember(&blocked, sig) == 1)
+				caller_sigmask |= 1ULL << (sig - 1);
+	for (int sig = 1; sig <= 64; sig++) {
+		struct sigaction sa;
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			caller_sigign |= 1ULL << (sig - 1);
+	}
+}
+
+uint64_t sandbox_caller_sigign(void) { return caller_sigign; }
+uint64_t sandbox_caller_sigmask(void) { return caller_sigmask; }

@@ -405,6 +405,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	is := initSpec{Rlimits: rl, Filter: encodeAll(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, IPC: c.ipcNS(), Umask: umask}
+	is.SigIgn, is.SigMask = callerSignals()
 	spec, err := is.encode()
 	if err != nil {
 		return err

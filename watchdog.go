@@ -159,3 +159,10 @@ __attribute__((constructor)) static void sandbox_watchdog(int argc, char **argv,
 }
 */
 import "C"
+
+// callerSignals returns the signals the process was started with ignored
+// and blocked (bit n-1 for signal n), as seen before the Go runtime changed
+// them (initstage.c).
+func callerSignals() (ignored, blocked uint64) {
+	return uint64(C.sandbox_caller_sigign()), uint64(C.sandbox_caller_sigmask())
+}

@@ -187,3 +187,38 @@ func requireGone(t *testing.T, marker, what string) {
 		t.Fatalf("%s: %v", what, left)
 	}
 }
+
+// TestCallerSignalsInherited: the guest starts with the signals its caller
+// ignored still ignored and its blocked signals blocked, as across an
+// execve: nohup, a shell's background job (SIGINT and SIGQUIT ignored) and
+// a caller blocking signals on purpose all keep working. The sandbox's own
+// processes (Go, the watchdog) change both, so the init stage restores
+// what a constructor saw before the Go runtime started.
+func TestCallerSignalsInherited(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"wrap.py": `import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
+for s in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE):
+    signal.signal(s, signal.SIG_IGN)
+os.execvp(sys.argv[1], sys.argv[1:])
+`})
+	status := []string{"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}
+	native := runNative(t, runSpec{Dir: dir}, append([]string{"python3", "wrap.py"}, status...)...)
+	res := mustRun(t, append([]string{"python3", "wrap.py"}, sandboxArgv(requireSandbox(t), nil, status)...), runSpec{Dir: dir})
+	if !strings.Contains(string(native.Stdout), "SigIgn:\t0000000001001007") {
+		t.Fatalf("native control: %s", native.Stdout) // HUP INT QUIT PIPE, and XFSZ (python's own)
+	}
+	compareRuns(t, native, res, false)
+
+	// nohup: the sandbox survives SIGHUP, and so does the guest.
+	cmd := exec.Command("python3", append([]string{"wrap.py"}, sandboxArgv(requireSandbox(t), nil, []string{"sleep", "1"})...)...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGHUP)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("under SIG_IGN for SIGHUP, a SIGHUP to the sandbox ended the run: %v", err)
+	}
+}
