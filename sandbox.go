@@ -291,12 +291,7 @@ func (c *Cmd) Start() (err error) {
 			cmd.ExtraFiles = append(cmd.ExtraFiles, tmpW) // fd 5
 			cmd.Env = append(cmd.Env, tmpfsEnv+"="+tmpfsEnc)
 		}
-		// The kernel's cwd for the guest: the same directory when the guest
-		// path is a host path too (it matters only for execve).
-		cmd.Dir = "/"
-		if c.Root == "" && c.Policy.Filesystem.Cwd != "none" {
-			cmd.Dir = hostCwd
-		}
+		cmd.Dir = c.kernelCwd(hostCwd)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if cg != nil {
 			// Born in the cgroup: no guest process is ever outside it.
@@ -613,10 +608,23 @@ func scanListener(pid int) (int, bool) {
 	return -1, false
 }
 
+// kernelCwd is the init stage's cwd, which the guest keeps in the kernel:
+// the same directory when the guest path is a host path too (it matters
+// only for the paths the kernel resolves itself, such as execve's).
+func (c *Cmd) kernelCwd(hostCwd string) string {
+	if c.Root == "" && c.Policy.Filesystem.Cwd != "none" {
+		return hostCwd
+	}
+	return "/"
+}
+
 // findProgram resolves the program in the guest's view (PATH lookup for
-// bare names, as execvp does) and returns the host path the init stage
-// executes.
-func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string) (string, error) {
+// bare names, as execvp does) and returns the path the init stage
+// executes: the one execvp would pass (so the kernel names the process and
+// hands a #! interpreter the script as natively: python3, not the
+// python3.11 it links to), when the kernel, from kernelCwd, reaches the
+// same file by it; otherwise the file's host path.
+func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd string) (string, error) {
 	name := c.Path
 	if name == "" {
 		return "", errors.New("no program given")
@@ -627,6 +635,14 @@ func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string) (string, error)
 			return "", errno
 		}
 		defer unix.Close(fd)
+		var want, got unix.Stat_t
+		kp := p
+		if !filepath.IsAbs(kp) {
+			kp = filepath.Join(kernelCwd, kp)
+		}
+		if unix.Fstat(fd, &want) == nil && unix.Stat(kp, &got) == nil && want.Dev == got.Dev && want.Ino == got.Ino {
+			return p, 0
+		}
 		host, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
 		if err != nil {
 			return "", unix.ENOENT
@@ -1050,7 +1066,7 @@ func (c *Cmd) buildView(hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (v v
 	if v.env == nil {
 		v.env = c.Policy.BuildEnv(os.Environ(), c.EnvPass, c.EnvSet, guestCwd)
 	}
-	v.hostProg, v.err = c.findProgram(fs, vfs.Ctx{Cwd: cwdDir}, v.env)
+	v.hostProg, v.err = c.findProgram(fs, vfs.Ctx{Cwd: cwdDir}, v.env, c.kernelCwd(hostCwd))
 	unix.Close(cwdDir.FD)
 	return v
 }

@@ -506,3 +506,23 @@ func TestParityRedirectedStdio(t *testing.T) {
 		t.Errorf("sandbox: stdout %q stderr %q status %d; native: %q %q %d", so, se, ss, no, ne, ns)
 	}
 }
+
+// TestProgramNamedAsGiven: the first program is executed by the path
+// execvp would use, not the file that path resolves to: the kernel names
+// the process after it (sh, not the dash it links to; what ps, pgrep and
+// killall match) and a #! interpreter gets the script by it ($0).
+func TestProgramNamedAsGiven(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"s.sh": "#!/bin/sh\necho \"0=$0\"; cat /proc/$$/comm\n"})
+	if err := os.Chmod(filepath.Join(dir, "s.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("s.sh", filepath.Join(dir, "link.sh")); err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{{"./link.sh"}, {"sh", "-c", "cat /proc/$$/comm"}} {
+		native := runNative(t, runSpec{Dir: dir}, argv...)
+		res := runSandbox(t, runSpec{Dir: dir}, nil, argv...)
+		compareRuns(t, native, res, true)
+	}
+}
