@@ -272,7 +272,7 @@ func (p *ProcFS) listFDs(s *Sentry, n int, d string) {
 			continue
 		}
 		live[e.Name()] = true
-		p.symlink(filepath.Join(d, e.Name()), s.guestPath(t))
+		p.symlink(filepath.Join(d, e.Name()), s.fdLinkName(t))
 	}
 	old, _ := os.ReadDir(d)
 	for _, e := range old {
@@ -360,6 +360,27 @@ func (s *Sentry) guestPath(host string) string {
 	}
 	if deleted {
 		g += " (deleted)"
+	}
+	return g
+}
+
+// fdLinkName is what /proc/<pid>/fd/N reads for an fd whose host link is
+// host: the guest path, or for a file outside the view (what the caller
+// handed in, such as a redirected stdout) the host path, as the guest's
+// own file would read natively; "pipe:[...]" and the like as they are. A
+// /proc file is never " (deleted)": its host mirror is replaced whenever
+// it is looked up again, which the guest cannot see otherwise.
+func (s *Sentry) fdLinkName(host string) string {
+	if !strings.HasPrefix(host, "/") {
+		return host
+	}
+	base, deleted := strings.CutSuffix(host, " (deleted)")
+	g, m := s.fs.GuestPathOf(base)
+	switch {
+	case g == "":
+		return host
+	case deleted && m.Kind != vfs.ProcDir:
+		return g + " (deleted)"
 	}
 	return g
 }

@@ -2,7 +2,6 @@ package sentry
 
 import (
 	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -267,16 +266,7 @@ func (c *Call) fdLinkTarget(pid, n int) (string, unix.Errno) {
 	if err != nil {
 		return "", unix.ENOENT
 	}
-	if !strings.HasPrefix(host, "/") {
-		return host, 0 // pipe:[...], socket:[...], anon_inode:...
-	}
-	if g, _ := c.s.fs.GuestPathOf(strings.TrimSuffix(host, " (deleted)")); g != "" {
-		if strings.HasSuffix(host, " (deleted)") {
-			g += " (deleted)"
-		}
-		return g, 0
-	}
-	return host, 0
+	return c.s.fdLinkName(host), 0
 }
 
 func sysReadlink(c *Call) (int64, unix.Errno)   { return readlink(c, atFDCWD, 0, 1, 2) }

@@ -209,6 +209,17 @@ static void c_selfopen(void)
 		status += strcmp(de->d_name, "status") == 0;
 	}
 	printf("opendir(/proc/self): entries > 10: %d, status listed: %d\n", n > 10, status);
+	/* A /proc file looked up again stays what the fd names. */
+	fd = R(SYS_open, "/proc/cpuinfo", O_RDONLY);
+	struct stat st;
+	R(SYS_stat, "/proc/cpuinfo", &st);
+	link_is("/proc/cpuinfo after a stat", (int)fd, "/proc/cpuinfo", "/proc/cpuinfo");
+	/* readlinkat through the fd directory reads what readlink reads. */
+	long dfd = R(SYS_open, "/proc/self/fd", O_RDONLY | O_DIRECTORY);
+	char a[PATH_MAX], b[PATH_MAX];
+	long na = R(SYS_readlink, "/proc/self/fd/1", a, sizeof a - 1);
+	long nb = R(SYS_readlinkat, dfd, "1", b, sizeof b - 1);
+	printf("readlinkat(fd dir, \"1\") is readlink(/proc/self/fd/1): %d\n", na > 0 && na == nb && memcmp(a, b, (size_t)na) == 0);
 }
 
 static const struct tcase cases[] = {
