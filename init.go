@@ -50,6 +50,9 @@ type initSpec struct {
 	// SigIgn and SigMask are the signals the caller had ignored and
 	// blocked (callerSignals): the guest gets them as across an execve.
 	SigIgn, SigMask uint64
+	// ClosedStd are the std fds (bit n for fd n) the caller had closed:
+	// the guest starts without them too.
+	ClosedStd uint32
 }
 
 // bindMount is one private directory the kernel must see at its guest
@@ -88,7 +91,7 @@ const (
 	specTagBind         = 9  // read-only, nested (1 byte each), host, guest
 	specTagIPC          = 10 // no payload
 	specTagUmask        = 11 // 32 bits
-	specTagSignals      = 12 // ignored, blocked: 64 bits each, bit n-1 for signal n
+	specTagSignals      = 12 // ignored, blocked (64 bits each, bit n-1 for signal n), closed std fds (32 bits)
 )
 
 // encode is the spec in the records initstage.c reads. Strings with a NUL
@@ -146,7 +149,8 @@ func (s *initSpec) encode() ([]byte, error) {
 		rec(specTagIPC)
 	}
 	rec(specTagUmask, binary.LittleEndian.AppendUint32(nil, uint32(s.Umask)))
-	rec(specTagSignals, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, s.SigIgn), s.SigMask))
+	sig := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, s.SigIgn), s.SigMask)
+	rec(specTagSignals, binary.LittleEndian.AppendUint32(sig, s.ClosedStd))
 	if bad != "" {
 		return nil, fmt.Errorf("%q: a string passed to the kernel cannot hold a NUL byte", bad)
 	}

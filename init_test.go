@@ -14,7 +14,7 @@ import (
 func TestSpecEncode(t *testing.T) {
 	s := initSpec{Filter: [][]byte{make([]byte, 8)}, Notify: make([]byte, 16), Path: "/bin/true", Argv: []string{"true", "x"},
 		Env: []string{"A=1"}, Landlock: []landlock.Rule{{Path: "/usr", Write: false}}, Rlimits: map[int]uint64{7: 1 << 40},
-		Binds: []bindMount{{Host: "/h", Guest: "/tmp", ReadOnly: true}}, IPC: true, Umask: 0o22, SigIgn: 1, SigMask: 2}
+		Binds: []bindMount{{Host: "/h", Guest: "/tmp", ReadOnly: true}}, IPC: true, Umask: 0o22, SigIgn: 1, SigMask: 2, ClosedStd: 4}
 	b, err := s.encode()
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestSpecEncode(t *testing.T) {
 		{specTagBind, "\x01\x00/h\x00/tmp\x00"},
 		{specTagIPC, ""},
 		{specTagUmask, "\x12\x00\x00\x00"},
-		{specTagSignals, "\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00"},
+		{specTagSignals, "\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("records %+v, want %+v", got, want)

@@ -114,6 +114,7 @@ struct spec {
 	int umask; // -1: none given
 	int has_signals;
 	uint64_t sigign, sigmask;
+	uint32_t closedstd; // bit n: the caller had fd n closed
 };
 
 struct ruleset {
@@ -318,11 +319,12 @@ static void parse(const char *buf, size_t len, struct spec *s)
 				s->ipc = 1;
 				break;
 			case TAG_SIGNALS:
-				if (n != 16)
+				if (n != 20)
 					fail("spec: malformed signals record");
 				s->has_signals = 1;
 				s->sigign = le64(p);
 				s->sigmask = le64(p + 8);
+				s->closedstd = le32(p + 16);
 				break;
 			case TAG_UMASK:
 				if (n != 4)
@@ -639,16 +641,35 @@ void sandbox_init_stage(void)
 		if ((s.sigmask >> (sig - 1)) & 1)
 			sigaddset(&mask, sig);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
+	// The std fds the caller had closed (the Go runtime opened /dev/null
+	// on them), closed again.
+	for (int fd = 0; fd <= 2; fd++)
+		if ((s.closedstd >> fd) & 1)
+			close(fd);
 	execve(s.path, s.argv, s.envp);
+	if (errno == ENOEXEC) {
+		// As execvp does: a file the kernel cannot run is a shell script.
+		char **argv = xcalloc((size_t)s.argc + 2, sizeof *argv);
+		argv[0] = "/bin/sh";
+		argv[1] = (char *)s.path;
+		for (int i = 1; i < s.argc; i++)
+			argv[i + 1] = s.argv[i];
+		execve("/bin/sh", argv, s.envp);
+		errno = ENOEXEC;
+	}
 	fail("execve %s: %s", s.path, errstr(errno));
 }
 
 static uint64_t caller_sigign, caller_sigmask;
+static uint32_t caller_closedstd;
 
 // Runs before the Go runtime in every process of this binary (the CLI
 // needs the values; the init stage and watchdog ignore them).
 __attribute__((constructor)) static void sandbox_capture_caller(void)
 {
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+			caller_closedstd |= 1U << fd;
 	sigset_t blocked;
 	if (sigprocmask(SIG_BLOCK, NULL, &blocked) == 0)
 		for (int sig = 1; sig <= 64; sig++)
@@ -663,3 +684,4 @@ __attribute__((constructor)) static void sandbox_capture_caller(void)
 
 uint64_t sandbox_caller_sigign(void) { return caller_sigign; }
 uint64_t sandbox_caller_sigmask(void) { return caller_sigmask; }
+uint32_t sandbox_caller_closedstd(void) { return caller_closedstd; }

@@ -8,4 +8,6 @@ void sandbox_init_stage(void) __attribute__((noreturn));
 // its handlers and unblocked its signals: the guest inherits these.
 uint64_t sandbox_caller_sigign(void);
 uint64_t sandbox_caller_sigmask(void);
+// The std fds (bit n for fd n) the process was started with closed.
+uint32_t sandbox_caller_closedstd(void);
 #endif

@@ -400,7 +400,7 @@ func (c *Cmd) Start() (err error) {
 	}
 	is := initSpec{Rlimits: rl, Filter: encodeAll(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, IPC: c.ipcNS(), Umask: umask}
-	is.SigIgn, is.SigMask = callerSignals()
+	is.SigIgn, is.SigMask, is.ClosedStd = callerSignals()
 	spec, err := is.encode()
 	if err != nil {
 		return err
@@ -652,7 +652,7 @@ func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd strin
 	if strings.Contains(name, "/") {
 		h, errno := try(name)
 		if errno != 0 {
-			return "", fmt.Errorf("%s: %w", name, errno)
+			return "", &ProgramError{Name: name, Err: errno}
 		}
 		return h, nil
 	}
@@ -676,10 +676,28 @@ func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd strin
 		}
 	}
 	if first != 0 {
-		return "", fmt.Errorf("%s: %w", name, first)
+		return "", &ProgramError{Name: name, Err: first}
 	}
-	return "", fmt.Errorf("%s: not found in the sandbox's PATH", name)
+	return "", &ProgramError{Name: name, Err: errNotOnPath}
 }
+
+// ProgramError is Start's error when the program cannot be found or run
+// in the guest's view.
+type ProgramError struct {
+	Name string
+	Err  error
+}
+
+func (e *ProgramError) Error() string { return e.Name + ": " + e.Err.Error() }
+func (e *ProgramError) Unwrap() error { return e.Err }
+
+// NotFound tells whether the program does not exist in the guest's view
+// (shells and env exit 127 then, 126 when it exists but cannot run).
+func (e *ProgramError) NotFound() bool {
+	return e.Err == errNotOnPath || errors.Is(e.Err, unix.ENOENT) || errors.Is(e.Err, unix.ENOTDIR)
+}
+
+var errNotOnPath = errors.New("not found in the sandbox's PATH")
 
 // forward relays signals to the guest. A SIGINT typed at the terminal has
 // already reached the guest (same process group); only relay it when we are

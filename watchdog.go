@@ -161,8 +161,9 @@ __attribute__((constructor)) static void sandbox_watchdog(int argc, char **argv,
 import "C"
 
 // callerSignals returns the signals the process was started with ignored
-// and blocked (bit n-1 for signal n), as seen before the Go runtime changed
-// them (initstage.c).
-func callerSignals() (ignored, blocked uint64) {
-	return uint64(C.sandbox_caller_sigign()), uint64(C.sandbox_caller_sigmask())
+// and blocked (bit n-1 for signal n), and the std fds it was started with
+// closed (bit n for fd n), as seen before the Go runtime changed them
+// (initstage.c).
+func callerSignals() (ignored, blocked uint64, closedStd uint32) {
+	return uint64(C.sandbox_caller_sigign()), uint64(C.sandbox_caller_sigmask()), uint32(C.sandbox_caller_closedstd())
 }

@@ -528,3 +528,29 @@ func TestProgramNamedAsGiven(t *testing.T) {
 		compareRuns(t, native, res, true)
 	}
 }
+
+// TestProgramStartLikeExecvp: what execvp and the shell do when starting a
+// program, the sandbox does too: a file with neither #! nor an ELF header
+// runs under /bin/sh, a program that is not there exits 127 (126 when it
+// cannot run), and a std fd the caller closed stays closed.
+func TestProgramStartLikeExecvp(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"nosh": "echo \"no shebang: $0 $1\"\n", "plain": "data\n"})
+	if err := os.Chmod(filepath.Join(dir, "nosh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sb := requireSandbox(t)
+	probe := `test -e /proc/self/fd/0 && echo stdin open || echo stdin closed`
+	for _, c := range []struct{ native, boxed []string }{
+		{[]string{"env", "./nosh", "a"}, sandboxArgv(sb, nil, []string{"./nosh", "a"})},
+		{[]string{"env", "./nosuch"}, sandboxArgv(sb, nil, []string{"./nosuch"})},
+		{[]string{"env", "nosuch-program"}, sandboxArgv(sb, nil, []string{"nosuch-program"})},
+		{[]string{"env", "./plain"}, sandboxArgv(sb, nil, []string{"./plain"})},
+		{[]string{"sh", "-c", "exec <&-; exec sh -c '" + probe + "'"},
+			[]string{"sh", "-c", "exec <&-; exec " + sb + " run -- sh -c '" + probe + "'"}},
+	} {
+		native := runNative(t, runSpec{Dir: dir}, c.native...)
+		res := mustRun(t, c.boxed, runSpec{Dir: dir})
+		compareRuns(t, native, res, false)
+	}
+}

@@ -226,6 +226,10 @@ func run(args []string) int {
 	cmd.Log = log
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "sandbox run: %v\n", err)
+		var pe *sandbox.ProgramError
+		if errors.As(err, &pe) && pe.NotFound() {
+			return 127 // as shells and env say it
+		}
 		return 126
 	}
 	err = cmd.Wait()
