@@ -123,17 +123,33 @@ struct ruleset {
 	uint64_t handled;
 };
 
+static void vfail(int code, const char *fmt, va_list ap) __attribute__((noreturn));
+
+static void vfail(int code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	dprintf(2, "sandbox: init: %s\n", msg);
+	_exit(code);
+}
+
+// fail reports what went wrong and exits 127.
 static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 static void fail(const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	dprintf(2, "sandbox: init: %s\n", msg);
-	_exit(127);
+	vfail(127, fmt, ap);
+}
+
+static void fail_code(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+
+static void fail_code(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(code, fmt, ap);
 }
 
 // errstr is strerror in the Go runtime's spelling (lower case), which the
@@ -635,19 +651,17 @@ void sandbox_init_stage(void)
 	for (int sig = 1; sig <= 64; sig++)
 		if ((s.sigign >> (sig - 1)) & 1 && sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_IGN);
-	sigset_t mask;
-	sigemptyset(&mask);
-	for (int sig = 1; sig <= 64; sig++)
-		if ((s.sigmask >> (sig - 1)) & 1)
-			sigaddset(&mask, sig);
-	sigprocmask(SIG_SETMASK, &mask, NULL);
+	// Raw: glibc's sigaddset drops the signals it reserves (32, 33).
+	uint64_t mask = s.sigmask;
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
 	// The std fds the caller had closed (the Go runtime opened /dev/null
 	// on them), closed again.
 	for (int fd = 0; fd <= 2; fd++)
 		if ((s.closedstd >> fd) & 1)
 			close(fd);
 	execve(s.path, s.argv, s.envp);
-	if (errno == ENOEXEC) {
+	int e = errno;
+	if (e == ENOEXEC) {
 		// As execvp does: a file the kernel cannot run is a shell script.
 		char **argv = xcalloc((size_t)s.argc + 2, sizeof *argv);
 		argv[0] = "/bin/sh";
@@ -655,9 +669,10 @@ void sandbox_init_stage(void)
 		for (int i = 1; i < s.argc; i++)
 			argv[i + 1] = s.argv[i];
 		execve("/bin/sh", argv, s.envp);
-		errno = ENOEXEC;
+		fail_code(126, "execve %s: %s; as a shell script: /bin/sh: %s", s.path, errstr(ENOEXEC), errstr(errno));
 	}
-	fail("execve %s: %s", s.path, errstr(errno));
+	// As shells and env say it: 127 not found, 126 found but not run.
+	fail_code(e == ENOENT || e == ENOTDIR ? 127 : 126, "execve %s: %s", s.path, errstr(e));
 }
 
 static uint64_t caller_sigign, caller_sigmask;
@@ -670,11 +685,9 @@ __attribute__((constructor)) static void sandbox_capture_caller(void)
 	for (int fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
 			caller_closedstd |= 1U << fd;
-	sigset_t blocked;
-	if (sigprocmask(SIG_BLOCK, NULL, &blocked) == 0)
-		for (int sig = 1; sig <= 64; sig++)
-			if (sigismember(&blocked, sig) == 1)
-				caller_sigmask |= 1ULL << (sig - 1);
+	uint64_t blocked;
+	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, sizeof blocked) == 0)
+		caller_sigmask = blocked;
 	for (int sig = 1; sig <= 64; sig++) {
 		struct sigaction sa;
 		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)

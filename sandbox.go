@@ -400,7 +400,16 @@ func (c *Cmd) Start() (err error) {
 	}
 	is := initSpec{Rlimits: rl, Filter: encodeAll(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, IPC: c.ipcNS(), Umask: umask}
-	is.SigIgn, is.SigMask, is.ClosedStd = callerSignals()
+	var closed uint32
+	is.SigIgn, is.SigMask, closed = callerSignals()
+	// A std fd the process started without stays closed in the guest
+	// only where the guest gets the process's own (the CLI's case), not a
+	// stream a library caller passed in.
+	for i, s := range []any{c.Stdin, c.Stdout, c.Stderr} {
+		if own := []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]; s == any(own) && closed&(1<<i) != 0 {
+			is.ClosedStd |= 1 << i
+		}
+	}
 	spec, err := is.encode()
 	if err != nil {
 		return err
@@ -436,7 +445,7 @@ func (c *Cmd) Start() (err error) {
 	if err != nil {
 		return err
 	}
-	if err := c.sentry.Register(pid, cmd.Process.Pid, guestCwd, uint32(umask)); err != nil {
+	if err := c.sentry.Register(pid, cmd.Process.Pid, guestCwd, uint32(umask), v.progDev, v.progIno); err != nil {
 		unix.Close(lfd)
 		return err
 	}
@@ -624,10 +633,10 @@ func (c *Cmd) kernelCwd(hostCwd string) string {
 // hands a #! interpreter the script as natively: python3, not the
 // python3.11 it links to), when the kernel, from kernelCwd, reaches the
 // same file by it; otherwise the file's host path.
-func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd string) (string, error) {
+func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd string) (prog string, dev, ino uint64, err error) {
 	name := c.Path
 	if name == "" {
-		return "", errors.New("no program given")
+		return "", 0, 0, errors.New("no program given")
 	}
 	try := func(p string) (string, unix.Errno) {
 		_, fd, errno := fs.ExecTarget(ctx, p)
@@ -636,11 +645,15 @@ func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd strin
 		}
 		defer unix.Close(fd)
 		var want, got unix.Stat_t
+		if err := unix.Fstat(fd, &want); err != nil {
+			return "", unix.ENOENT
+		}
+		dev, ino = want.Dev, want.Ino // the sentry holds the exec to it
 		kp := p
 		if !filepath.IsAbs(kp) {
 			kp = filepath.Join(kernelCwd, kp)
 		}
-		if unix.Fstat(fd, &want) == nil && unix.Stat(kp, &got) == nil && want.Dev == got.Dev && want.Ino == got.Ino {
+		if unix.Stat(kp, &got) == nil && want.Dev == got.Dev && want.Ino == got.Ino {
 			return p, 0
 		}
 		host, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
@@ -652,9 +665,9 @@ func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd strin
 	if strings.Contains(name, "/") {
 		h, errno := try(name)
 		if errno != 0 {
-			return "", &ProgramError{Name: name, Err: errno}
+			return "", 0, 0, &ProgramError{Name: name, Err: errno}
 		}
-		return h, nil
+		return h, dev, ino, nil
 	}
 	path := "/usr/local/bin:/usr/bin:/bin"
 	for _, kv := range env {
@@ -669,16 +682,16 @@ func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd strin
 		}
 		h, errno := try(filepath.Join(d, name))
 		if errno == 0 {
-			return h, nil
+			return h, dev, ino, nil
 		}
 		if first == 0 && errno != unix.ENOENT && errno != unix.ENOTDIR {
 			first = errno
 		}
 	}
 	if first != 0 {
-		return "", &ProgramError{Name: name, Err: first}
+		return "", 0, 0, &ProgramError{Name: name, Err: first}
 	}
-	return "", &ProgramError{Name: name, Err: errNotOnPath}
+	return "", 0, 0, &ProgramError{Name: name, Err: errNotOnPath}
 }
 
 // ProgramError is Start's error when the program cannot be found or run
@@ -1057,6 +1070,7 @@ var callerUmask = func() int {
 type view struct {
 	fs                 *vfs.FS
 	guestCwd, hostProg string
+	progDev, progIno   uint64 // the program file (the init stage must exec it)
 	env                []string
 	err                error
 }
@@ -1084,7 +1098,7 @@ func (c *Cmd) buildView(hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (v v
 	if v.env == nil {
 		v.env = c.Policy.BuildEnv(os.Environ(), c.EnvPass, c.EnvSet, guestCwd)
 	}
-	v.hostProg, v.err = c.findProgram(fs, vfs.Ctx{Cwd: cwdDir}, v.env, c.kernelCwd(hostCwd))
+	v.hostProg, v.progDev, v.progIno, v.err = c.findProgram(fs, vfs.Ctx{Cwd: cwdDir}, v.env, c.kernelCwd(hostCwd))
 	unix.Close(cwdDir.FD)
 	return v
 }

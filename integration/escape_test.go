@@ -1326,3 +1326,79 @@ for fd in (7, 8):
 		t.Errorf("the guest holds more than stdin, stdout, stderr (and its listing's own fd):\n%s", out)
 	}
 }
+
+// TestEscapeFirstProgramSwap: the first program is exec'd by the path as
+// given (so the kernel names the process as natively), which the kernel
+// resolves again. A symlink flipped between the sandbox's lookup and that
+// execve, to a program the policy hides, must never get it run.
+func TestEscapeFirstProgramSwap(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ok": "#!/bin/sh\necho ok\n"})
+	if err := os.Chmod(filepath.Join(dir, "ok"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hidden := filepath.Join(dir, "h")
+	if err := os.Mkdir(hidden, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	installExecutable(t, compileC(t, "exit42"), filepath.Join(hidden, "evil"))
+	link, tmp := filepath.Join(dir, "link"), filepath.Join(dir, "link.tmp")
+	if err := os.Symlink("ok", link); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			target := "ok"
+			if i%2 == 1 {
+				target = "h/evil"
+			}
+			os.Remove(tmp)
+			if os.Symlink(target, tmp) == nil {
+				os.Rename(tmp, link)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	ran, evil := 0, 0
+	for i := 0; i < 150; i++ {
+		res := runSandbox(t, runSpec{Dir: dir}, []string{"--hide", hidden}, "./link")
+		switch {
+		case res.Status == 42:
+			evil++
+		case res.Status == 0 && string(res.Stdout) == "ok\n":
+			ran++
+		}
+	}
+	close(stop)
+	<-done
+	if evil != 0 {
+		t.Errorf("ESCAPE: the hidden program ran %d times of 150", evil)
+	}
+	if ran == 0 {
+		t.Errorf("the allowed program never ran: the test exercised nothing")
+	}
+	t.Logf("ok ran %d of 150 (the rest refused or not found)", ran)
+}
+
+// TestEscapeNoScratchPathInLinks: an fd of the empty directory that stands
+// in for missing parents of a mount point must not name the sandbox's
+// scratch tree, by readlink or through an open /proc/self/fd directory.
+func TestEscapeNoScratchPathInLinks(t *testing.T) {
+	dir := t.TempDir()
+	res := runSandbox(t, runSpec{Dir: dir}, []string{"--tmpfs", "/opt/sbx-test-a/b"}, "python3", "-c",
+		`import os
+f = os.open("/opt/sbx-test-a", os.O_RDONLY)
+d = os.open("/proc/self/fd", os.O_RDONLY)
+print(os.readlink(str(f), dir_fd=d), os.readlink("/proc/self/fd/%d" % f), sorted(os.readlink(str(n), dir_fd=d) for n in os.listdir(d)))`)
+	if res.Status != 0 || strings.Contains(string(res.Stdout), "sandbox-") {
+		t.Errorf("a link names the sandbox's own tree:\n%s", res.describe())
+	}
+}

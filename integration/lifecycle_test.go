@@ -209,6 +209,14 @@ os.execvp(sys.argv[1], sys.argv[1:])
 		t.Fatalf("native control: %s", native.Stdout) // HUP INT QUIT PIPE, and XFSZ (python's own)
 	}
 	compareRuns(t, native, res, false)
+	// The real-time signals glibc reserves, blocked with the raw call.
+	blk := compileC(t, "sigblk")
+	native = runNative(t, runSpec{Dir: dir}, append([]string{blk}, status...)...)
+	res = mustRun(t, append([]string{blk}, sandboxArgv(requireSandbox(t), nil, status)...), runSpec{Dir: dir})
+	if !strings.Contains(string(native.Stdout), "SigBlk:\t0000000180000200") {
+		t.Fatalf("native control: %s", native.Stdout)
+	}
+	compareRuns(t, native, res, false)
 
 	// nohup: the sandbox survives SIGHUP, and so does the guest.
 	cmd := exec.Command("python3", append([]string{"wrap.py"}, sandboxArgv(requireSandbox(t), nil, []string{"sleep", "1"})...)...)

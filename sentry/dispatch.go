@@ -62,10 +62,12 @@ type Sentry struct {
 	closed  atomic.Bool
 	// watchdog is the guest's parent process (see the root package).
 	watchdog int
-	watch    watcher
-	tracer   *Tracer // nil: no tracing, and no cost
-	mem      memAccount
-	waiters  waiters // how serving threads wait (wait.go)
+	// program is the file the init stage's execve must run (Register).
+	program fileID
+	watch   watcher
+	tracer  *Tracer // nil: no tracing, and no cost
+	mem     memAccount
+	waiters waiters // how serving threads wait (wait.go)
 
 	procDevOnce sync.Once
 	procDev     uint64
@@ -106,9 +108,11 @@ func New(cfg Config) (*Sentry, error) {
 
 // Register books the init-stage process pid with the guest's starting cwd
 // (a guest path) and umask; watchdog is its parent, the root of the
-// sandbox's process tree.
-func (s *Sentry) Register(pid, watchdog int, cwd string, umask uint32) error {
+// sandbox's process tree. dev and ino name the program file: the init
+// stage's execve must run it.
+func (s *Sentry) Register(pid, watchdog int, cwd string, umask uint32, dev, ino uint64) error {
 	s.watchdog = watchdog
+	s.program = fileID{dev, ino}
 	d, errno := s.fs.OpenDir(vfs.Ctx{Cwd: vfs.Dir{Guest: "/", FD: s.fs.Root().FD(), Mount: s.fs.Root()}}, cwd)
 	if errno != 0 {
 		return fmt.Errorf("sentry: guest cwd %s: %w", cwd, errno)

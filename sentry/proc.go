@@ -365,11 +365,13 @@ func (s *Sentry) guestPath(host string) string {
 }
 
 // fdLinkName is what /proc/<pid>/fd/N reads for an fd whose host link is
-// host: the guest path, or for a file outside the view (what the caller
+// host: the guest path; for a file outside the view (what the caller
 // handed in, such as a redirected stdout) the host path, as the guest's
-// own file would read natively; "pipe:[...]" and the like as they are. A
-// /proc file is never " (deleted)": its host mirror is replaced whenever
-// it is looked up again, which the guest cannot see otherwise.
+// own file would read natively, except in the sandbox's own trees (the
+// empty directory standing in for missing parents of mount points): "/";
+// "pipe:[...]" and the like as they are. A /proc file is never
+// " (deleted)": its host mirror is replaced whenever it is looked up
+// again, which the guest cannot see otherwise.
 func (s *Sentry) fdLinkName(host string) string {
 	if !strings.HasPrefix(host, "/") {
 		return host
@@ -377,6 +379,8 @@ func (s *Sentry) fdLinkName(host string) string {
 	base, deleted := strings.CutSuffix(host, " (deleted)")
 	g, m := s.fs.GuestPathOf(base)
 	switch {
+	case g == "" && s.fs.IsOwn(base):
+		return "/"
 	case g == "":
 		return host
 	case deleted && m.Kind != vfs.ProcDir:

@@ -61,9 +61,33 @@ func sysVfork(c *Call) (int64, unix.Errno) {
 func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	p := c.Task.Proc
 	if !p.execed {
-		// The sandbox's own init stage starting the guest program.
+		// The sandbox's own init stage starting the guest program. The
+		// path is the sandbox's, but the kernel resolves it again (it is
+		// the path as given or found on PATH: a symlink in a directory
+		// someone may write to), so it is held to the file found, as any
+		// exec is.
 		p.execed = true
 		p.mem.Reset()
+		path, errno := c.path(pathArg)
+		if errno != 0 {
+			return 0, errno
+		}
+		kfd, errno := c.kernelTarget(dirfd, path)
+		if errno != 0 {
+			return 0, errno
+		}
+		defer unix.Close(kfd)
+		var got unix.Stat_t
+		if err := unix.Fstat(kfd, &got); err != nil || (fileID{got.Dev, got.Ino}) != c.s.program {
+			return c.deny(unix.EACCES, "the program's path names another file than when it was looked up")
+		}
+		// The image is not booked against memory.total here: the
+		// process's first accounting counts what it maps.
+		_, ids, image := execImage(kfd, c.Task.Tid)
+		if image >= 0 {
+			unix.Close(image)
+		}
+		c.setExecCheck(append([]fileID{c.s.program}, ids...))
 		return c.Continue()
 	}
 	if flags&^(atEmptyPath|unix.AT_SYMLINK_NOFOLLOW) != 0 {
@@ -137,30 +161,14 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	if err := unix.Fstat(hostfd, &want); err != nil {
 		return 0, err.(unix.Errno)
 	}
-	// What the kernel will resolve: from the task's own root (its mount
-	// namespace, when the init stage made one) or cwd or dirfd.
-	var kdir int
-	var err error
-	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC}
-	switch {
-	case path[0] == '/':
-		kdir, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/root", unix.O_PATH|unix.O_CLOEXEC, 0)
-		how.Resolve = unix.RESOLVE_IN_ROOT
-	case dirfd == atFDCWD:
-		kdir, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
-	default:
-		kdir, err = unix.PidfdGetfd(c.Task.pidfd, dirfd, 0)
-	}
-	if err != nil {
-		return 0, unix.EACCES
-	}
-	defer unix.Close(kdir)
-	kfd, err := unix.Openat2(kdir, path, &how)
-	if err == nil {
-		err = unix.Fstat(kfd, &got)
+	kfd, errno := c.kernelTarget(dirfd, path)
+	if errno == 0 {
+		if unix.Fstat(kfd, &got) != nil {
+			errno = unix.EACCES
+		}
 		unix.Close(kfd)
 	}
-	if err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+	if errno != 0 || got.Dev != want.Dev || got.Ino != want.Ino {
 		c.s.log.WithField("path", guest).Warn("exec refused: the kernel would run a different file than the guest's view names (programs in the private /tmp run only with a mount namespace, see docs/threat-model.md)")
 		return 0, unix.EACCES
 	}
@@ -173,6 +181,33 @@ func exec(c *Call, dirfd int, pathArg int, flags int) (int64, unix.Errno) {
 	}
 	c.setExecCheck(append([]fileID{{want.Dev, want.Ino}}, ids...))
 	return c.Continue()
+}
+
+// kernelTarget opens (O_PATH) what the kernel will resolve path to for
+// the caller's execve: from its own root (its mount namespace, when the
+// init stage made one), cwd or dirfd. EACCES when it cannot be opened.
+func (c *Call) kernelTarget(dirfd int, path string) (int, unix.Errno) {
+	var kdir int
+	var err error
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC}
+	switch {
+	case path != "" && path[0] == '/':
+		kdir, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/root", unix.O_PATH|unix.O_CLOEXEC, 0)
+		how.Resolve = unix.RESOLVE_IN_ROOT
+	case dirfd == atFDCWD:
+		kdir, err = unix.Open("/proc/"+strconv.Itoa(c.Task.Tid)+"/cwd", unix.O_PATH|unix.O_CLOEXEC, 0)
+	default:
+		kdir, err = unix.PidfdGetfd(c.Task.pidfd, dirfd, 0)
+	}
+	if err != nil {
+		return -1, unix.EACCES
+	}
+	defer unix.Close(kdir)
+	kfd, err := unix.Openat2(kdir, path, &how)
+	if err != nil {
+		return -1, unix.EACCES
+	}
+	return kfd, 0
 }
 
 // parseShebang reads a #! line as the kernel's binfmt_script does: the

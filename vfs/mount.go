@@ -137,6 +137,8 @@ type FS struct {
 	// in for it.
 	leadsToMount map[string]bool
 	virt         *Mount
+	// own are the sandbox's own host trees (Config.Scratch, Config.Data).
+	own []string
 }
 
 // Clean returns the lexically cleaned absolute form of an absolute path,
@@ -151,6 +153,11 @@ func cleanAbs(p string) string {
 // New opens every mount. The caller must Close the FS.
 func New(cfg Config) (*FS, error) {
 	fs := &FS{mounts: map[string]*Mount{}, hidden: map[string]bool{}, hasBelow: map[string]bool{}, proc: cfg.Proc}
+	for _, d := range []string{cfg.Scratch, cfg.Data} {
+		if d != "" {
+			fs.own = append(fs.own, filepath.Clean(d))
+		}
+	}
 	rootHost := cfg.Root
 	rootRO := cfg.RootReadOnly
 	if rootHost == "" {
@@ -402,6 +409,17 @@ func (fs *FS) GuestPathOf(host string) (string, *Mount) {
 		}
 	}
 	return bestPath, best
+}
+
+// IsOwn tells whether host path lies in one of the sandbox's own trees
+// (the scratch and data directories): a path the guest must never learn.
+func (fs *FS) IsOwn(host string) bool {
+	for _, d := range fs.own {
+		if host == d || strings.HasPrefix(host, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (fs *FS) isHiddenPath(p string) bool {
