@@ -550,11 +550,12 @@ func takeListener(watchdog int, report *os.File) (pid, lfd, flags int, err error
 // lateReport reads the init stage's report when the listener was taken
 // without it: with --trace=all its write is routed and goes through once
 // the sentry serves. It gives 0 (nothing known: no binds, no Landlock
-// reported) if the report does not come within 100 ms.
+// reported) if the report does not come within a second (it comes
+// within microseconds unless the init stage died).
 func lateReport(report *os.File) int {
 	pfd := []unix.PollFd{{Fd: int32(report.Fd()), Events: unix.POLLIN}}
 	var b [12]byte
-	if n, _ := unix.Poll(pfd, 100); n == 1 {
+	if n, _ := unix.Poll(pfd, 1000); n == 1 {
 		if n, _ := unix.Read(int(report.Fd()), b[:]); n == 12 {
 			return int(binary.LittleEndian.Uint32(b[8:]))
 		}
