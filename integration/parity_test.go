@@ -186,6 +186,8 @@ var syscallCases = []parityCase{
 		"open(/proc/self, O_NOFOLLOW) = "+rawErr(40, "ELOOP"),
 		"opendir(/proc/self): entries > 10: 1, status listed: 1",
 		"/proc/cpuinfo after a stat: fd link is /proc/cpuinfo: 1",
+		"stat(/proc) = 0 mode=40555", "stat(/proc/self) = 0 mode=40555",
+		"stat(/proc/self/fd) = 0 mode=40500", "stat(/proc/self/task) = 0 mode=40555",
 		`readlinkat(fd dir, "1") is readlink(/proc/self/fd/1): 1`),
 	{name: "procview/task", prog: "procview", argv: []string{"task"},
 		want: []string{"worker's /proc/thread-self is <pid>/task/<tid>: 1", "task entries 2, main 1, worker 1",

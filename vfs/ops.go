@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"os"
+	"path"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -434,10 +435,25 @@ func (fs *FS) Stat(c Ctx, path string, follow bool) (unix.Stat_t, unix.Errno) {
 	}
 	fd, name := e.Target()
 	errno = statAt(fd, name, &st, 0)
-	if errno == 0 && e.Mount().Kind == ProcDir && st.Mode&unix.S_IFMT == unix.S_IFREG {
-		st.Size, st.Blocks = 0, 0 // as procfs reports its files
+	if errno == 0 && e.Mount().Kind == ProcDir {
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+			st.Size, st.Blocks = 0, 0 // as procfs reports its files
+		case unix.S_IFDIR:
+			st.Mode = st.Mode&^0o7777 | procDirPerm(e.Guest)
+		}
 	}
 	return st, errno
+}
+
+// procDirPerm is the mode procfs gives a directory: r-x for everyone, but
+// only the owner may look into a process's fd directory. (The host mirror
+// must stay writable for the sentry that fills it.)
+func procDirPerm(guest string) uint32 {
+	if path.Base(guest) == "fd" {
+		return 0o500
+	}
+	return 0o555
 }
 
 // RefreshFDs makes the listing of guest directory dir, a /proc/<pid>/fd
@@ -491,8 +507,13 @@ func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.
 	if err := unix.Statx(fd, name, fl, mask, &stx); err != nil {
 		return stx, err.(unix.Errno)
 	}
-	if e.Mount().Kind == ProcDir && stx.Mode&unix.S_IFMT == unix.S_IFREG {
-		stx.Size, stx.Blocks = 0, 0
+	if e.Mount().Kind == ProcDir {
+		switch stx.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+			stx.Size, stx.Blocks = 0, 0
+		case unix.S_IFDIR:
+			stx.Mode = stx.Mode&^0o7777 | uint16(procDirPerm(e.Guest))
+		}
 	}
 	return stx, 0
 }

@@ -209,6 +209,13 @@ static void c_selfopen(void)
 		status += strcmp(de->d_name, "status") == 0;
 	}
 	printf("opendir(/proc/self): entries > 10: %d, status listed: %d\n", n > 10, status);
+	/* Directory modes as procfs gives them. */
+	const char *dirs[] = {"/proc", "/proc/self", "/proc/self/fd", "/proc/self/task"};
+	for (unsigned i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		struct stat ds;
+		long r = R(SYS_stat, dirs[i], &ds);
+		printf("stat(%s) = %ld mode=%o\n", dirs[i], r, r == 0 ? (unsigned)ds.st_mode : 0u);
+	}
 	/* A /proc file looked up again stays what the fd names. */
 	fd = R(SYS_open, "/proc/cpuinfo", O_RDONLY);
 	struct stat st;
