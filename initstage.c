@@ -672,7 +672,7 @@ void sandbox_init_stage(void)
 		fail_code(126, "execve %s: %s; as a shell script: /bin/sh: %s", s.path, errstr(ENOEXEC), errstr(errno));
 	}
 	// As shells and env say it: 127 not found, 126 found but not run.
-	fail_code(e == ENOENT || e == ENOTDIR ? 127 : 126, "execve %s: %s", s.path, errstr(e));
+	fail_code(e == ENOENT ? 127 : 126, "execve %s: %s", s.path, errstr(e));
 }
 
 static uint64_t caller_sigign, caller_sigmask;

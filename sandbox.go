@@ -72,7 +72,9 @@ type Cmd struct {
 	TraceAll bool
 	tracer   *sentry.Tracer
 
-	// ForwardSignals relays SIGINT, SIGTERM and SIGHUP to the guest.
+	// ForwardSignals relays SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+	// SIGUSR2 and SIGALRM to the guest (forwarded); those the process was
+	// started with ignored stay ignored, by both.
 	ForwardSignals bool
 	Log            *logrus.Logger
 
@@ -247,7 +249,16 @@ func (c *Cmd) Start() (err error) {
 		// Before the guest exists: a signal that arrives once it runs must
 		// be relayed, not kill the sandbox (queued until forward runs).
 		c.sigs = make(chan os.Signal, 8)
-		signal.Notify(c.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		ignored, _, _ := callerSignals()
+		for _, s := range forwarded {
+			if ignored&(1<<(s-1)) != 0 {
+				// The caller ignored it (a shell's background job:
+				// SIGINT, SIGQUIT): so do the sandbox and the guest.
+				signal.Ignore(s)
+				continue
+			}
+			signal.Notify(c.sigs, s)
+		}
 	}
 	// The guest's view is built while the init stage starts (1-2 ms each),
 	// unless it needs the init stage's tmpfs mounts.
@@ -637,7 +648,7 @@ func (c *Cmd) kernelCwd(hostCwd string) string {
 func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd string) (prog string, dev, ino uint64, err error) {
 	name := c.Path
 	if name == "" {
-		return "", 0, 0, errors.New("no program given")
+		return "", 0, 0, &ProgramError{Name: "''", Err: unix.ENOENT} // as execve("") says
 	}
 	try := func(p string) (string, unix.Errno) {
 		_, fd, errno := fs.ExecTarget(ctx, p)
@@ -678,10 +689,14 @@ func (c *Cmd) findProgram(fs *vfs.FS, ctx vfs.Ctx, env []string, kernelCwd strin
 	}
 	var first unix.Errno
 	for _, d := range filepath.SplitList(path) {
-		if d == "" {
-			d = "."
+		// As execvp builds it: "dir/name", or the bare name for an empty
+		// entry (the current directory); no cleaning, so a script's $0 is
+		// what it would be natively.
+		cand := name
+		if d != "" {
+			cand = d + "/" + name
 		}
-		h, errno := try(filepath.Join(d, name))
+		h, errno := try(cand)
 		if errno == 0 {
 			return h, dev, ino, nil
 		}
@@ -708,7 +723,7 @@ func (e *ProgramError) Unwrap() error { return e.Err }
 // NotFound tells whether the program does not exist in the guest's view
 // (shells and env exit 127 then, 126 when it exists but cannot run).
 func (e *ProgramError) NotFound() bool {
-	return e.Err == errNotOnPath || errors.Is(e.Err, unix.ENOENT) || errors.Is(e.Err, unix.ENOTDIR)
+	return e.Err == errNotOnPath || errors.Is(e.Err, unix.ENOENT)
 }
 
 var errNotOnPath = errors.New("not found in the sandbox's PATH")
@@ -719,12 +734,18 @@ var errNotOnPath = errors.New("not found in the sandbox's PATH")
 func (c *Cmd) forward() {
 	for s := range c.sigs {
 		sig := s.(syscall.Signal)
-		if sig == syscall.SIGINT && foreground() {
-			continue
+		if (sig == syscall.SIGINT || sig == syscall.SIGQUIT) && foreground() {
+			continue // the terminal sent it to the guest as well
 		}
 		c.cmd.Process.Signal(sig)
 	}
 }
+
+// forwarded are the signals ForwardSignals relays (the watchdog relays the
+// same set on to the guest). Without it Go would dump and exit on SIGQUIT
+// and drop the others, where the program would die of them natively.
+var forwarded = []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM}
 
 func foreground() bool {
 	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)

@@ -87,7 +87,7 @@ __attribute__((constructor)) static void sandbox_watchdog(int argc, char **argv,
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	sigset_t relay;
 	sigemptyset(&relay);
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD, SIGCONT};
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCHLD, SIGCONT};
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaddset(&relay, sigs[i]);
 	sigset_t old;

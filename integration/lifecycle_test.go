@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -240,5 +241,40 @@ os.execvp(sys.argv[1], sys.argv[1:])
 	cmd.Process.Signal(syscall.SIGHUP)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("under SIG_IGN for SIGHUP, a SIGHUP to the sandbox ended the run: %v", err)
+	}
+}
+
+// TestSignalsToSandboxReachGuest: a signal sent to the sandbox's own pid
+// does to the guest what it would do to the program natively: SIGQUIT
+// and SIGUSR1 kill it (no Go stack dump from the sandbox), and one the
+// caller ignored is ignored.
+func TestSignalsToSandboxReachGuest(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		sig    syscall.Signal
+		ignore bool
+		want   int
+	}{{syscall.SIGQUIT, false, 128 + 3}, {syscall.SIGUSR1, false, 128 + 10}, {syscall.SIGALRM, false, 128 + 14}, {syscall.SIGQUIT, true, 0}} {
+		cmd := exec.Command(requireSandbox(t), "run", "--", "sleep", "2")
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if c.ignore {
+			// Started with the signal ignored, as a shell's background job.
+			signal.Ignore(c.sig)
+		}
+		err := cmd.Start()
+		if c.ignore {
+			signal.Reset(c.sig)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		cmd.Process.Signal(c.sig)
+		cmd.Wait()
+		if got := cmd.ProcessState.ExitCode(); got != c.want || strings.Contains(stderr.String(), "goroutine") {
+			t.Errorf("%v (ignored: %v): status %d, want %d\n%s", c.sig, c.ignore, got, c.want, stderr.String())
+		}
 	}
 }

@@ -188,6 +188,8 @@ var syscallCases = []parityCase{
 		"/proc/cpuinfo after a stat: fd link is /proc/cpuinfo: 1",
 		"stat(/proc) = 0 mode=40555", "stat(/proc/self) = 0 mode=40555",
 		"stat(/proc/self/fd) = 0 mode=40500", "stat(/proc/self/task) = 0 mode=40555",
+		"stat(/proc/self/fd/77) = "+rawErr(2, "ENOENT"), "open(/dev/fd/77) = "+rawErr(2, "ENOENT"),
+		"statx(fd link) = 0 size=12",
 		`readlinkat(fd dir, "1") is readlink(/proc/self/fd/1): 1`),
 	{name: "procview/task", prog: "procview", argv: []string{"task"},
 		want: []string{"worker's /proc/thread-self is <pid>/task/<tid>: 1", "task entries 2, main 1, worker 1",

@@ -146,6 +146,9 @@ func doOpen(c *Call, dirfd int, pathArg int, flags int, mode uint32, resolve uin
 	if o.FDRef >= 0 {
 		// /dev/fd/N: open the guest's own fd again, as Linux does.
 		src, e := c.getFDOf(o.FDPid, o.FDRef)
+		if e == unix.EBADF {
+			e = unix.ENOENT // /proc/<pid>/fd/N of a closed fd does not exist
+		}
 		if e != 0 {
 			return 0, e
 		}

@@ -382,7 +382,11 @@ func (c Ctx) guestFD(e *Entry) (int, unix.Errno) {
 	if c.GuestFD == nil {
 		return -1, unix.ENOENT
 	}
-	return c.GuestFD(e.FDPid, e.FDRef)
+	fd, errno := c.GuestFD(e.FDPid, e.FDRef)
+	if errno == unix.EBADF {
+		errno = unix.ENOENT // /proc/<pid>/fd/N of a closed fd does not exist
+	}
+	return fd, errno
 }
 
 // fdLink returns an O_PATH fd of the magic link /proc/<pid>/fd/N itself
@@ -507,7 +511,7 @@ func (fs *FS) Statx(c Ctx, path string, follow bool, flags int, mask int) (unix.
 	if err := unix.Statx(fd, name, fl, mask, &stx); err != nil {
 		return stx, err.(unix.Errno)
 	}
-	if e.Mount().Kind == ProcDir {
+	if e.FDRef < 0 && e.Mount().Kind == ProcDir { // not the file an fd link leads to
 		switch stx.Mode & unix.S_IFMT {
 		case unix.S_IFREG:
 			stx.Size, stx.Blocks = 0, 0

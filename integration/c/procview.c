@@ -188,6 +188,7 @@ static void link_is(const char *what, int fd, const char *want, const char *labe
 
 static void c_selfopen(void)
 {
+	struct stat st0;
 	char want[64];
 	long pid = R(SYS_getpid), tid = R(SYS_gettid);
 	long fd = R(SYS_open, "/proc/self", O_RDONLY | O_DIRECTORY);
@@ -216,6 +217,18 @@ static void c_selfopen(void)
 		long r = R(SYS_stat, dirs[i], &ds);
 		printf("stat(%s) = %ld mode=%o\n", dirs[i], r, r == 0 ? (unsigned)ds.st_mode : 0u);
 	}
+	/* A closed fd has no /proc entry; statx follows an fd link to its
+	 * file (size included). */
+	show("stat(/proc/self/fd/77)", R(SYS_stat, "/proc/self/fd/77", &st0));
+	show("open(/dev/fd/77)", R(SYS_open, "/dev/fd/77", O_RDONLY));
+	long df = R(SYS_open, "procview.c.data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	R(SYS_write, df, "twelve bytes", 12);
+	char fl[64];
+	snprintf(fl, sizeof fl, "/proc/self/fd/%ld", df);
+	struct statx sx;
+	long sr = R(SYS_statx, AT_FDCWD, fl, 0, STATX_SIZE, &sx);
+	printf("statx(fd link) = %ld size=%llu\n", sr, sr == 0 ? (unsigned long long)sx.stx_size : 0ULL);
+	R(SYS_unlink, "procview.c.data");
 	/* A /proc file looked up again stays what the fd names. */
 	fd = R(SYS_open, "/proc/cpuinfo", O_RDONLY);
 	struct stat st;
