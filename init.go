@@ -30,7 +30,7 @@ type initSpec struct {
 	Filter [][]byte // base filters, in order
 	Notify []byte   // routing filter, loaded with the listener
 	Extra  [][]byte // narrowing filters
-	Path   string   // host path to execve
+	Path   string   // what to execve (findProgram)
 	Argv   []string
 	Env    []string
 	// Landlock lists the host trees the kernel may resolve paths in for

@@ -627,16 +627,16 @@ void sandbox_init_stage(void)
 	}
 	// With --trace=all this write is routed, the sentry takes the
 	// listener by scanning our fds instead and closes the pipe: EPIPE,
-	// whose SIGPIPE must not kill us (nor stay pending for the guest).
-	sigset_t pipe, old;
+	// whose SIGPIPE must not kill us (nor stay pending for the guest; the
+	// caller's mask is set below).
+	sigset_t pipe;
 	sigemptyset(&pipe);
 	sigaddset(&pipe, SIGPIPE);
-	sigprocmask(SIG_BLOCK, &pipe, &old);
+	sigprocmask(SIG_BLOCK, &pipe, NULL);
 	if (write(REPORT_FD, rep, sizeof rep) < 0 && errno == EPIPE) {
 		struct timespec zero = {0, 0};
 		sigtimedwait(&pipe, NULL, &zero);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	// Routed from here: these wait until the sentry serves them. The
 	// listener is close-on-exec, so the guest never holds it.
 	close(REPORT_FD);
@@ -647,11 +647,17 @@ void sandbox_init_stage(void)
 	}
 	// The caller's ignored signals stay ignored (nohup, a shell's
 	// background job) and its mask is the guest's, as across a plain
-	// execve; the sandbox's own processes had to change both.
+	// execve; the sandbox's own processes had to change both. Raw calls:
+	// glibc refuses the signals it reserves (32, 33).
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} ign = {SIG_IGN, 0, NULL, 0};
 	for (int sig = 1; sig <= 64; sig++)
 		if ((s.sigign >> (sig - 1)) & 1 && sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_IGN);
-	// Raw: glibc's sigaddset drops the signals it reserves (32, 33).
+			syscall(SYS_rt_sigaction, sig, &ign, NULL, sizeof ign.mask);
 	uint64_t mask = s.sigmask;
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
 	// The std fds the caller had closed (the Go runtime opened /dev/null

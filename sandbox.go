@@ -375,7 +375,7 @@ func (c *Cmd) Start() (err error) {
 	if v.err != nil {
 		return v.err
 	}
-	guestCwd, env, hostProg := v.guestCwd, v.env, v.hostProg
+	guestCwd, env, execPath := v.guestCwd, v.env, v.execPath
 	comp := <-progc
 	if comp.err != nil {
 		return fmt.Errorf("build filter: %w", comp.err)
@@ -409,15 +409,15 @@ func (c *Cmd) Start() (err error) {
 		}
 		rl[unix.RLIMIT_STACK] = v
 	}
-	is := initSpec{Rlimits: rl, Filter: encodeAll(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: hostProg, Argv: c.Args, Env: env, Landlock: ll,
+	is := initSpec{Rlimits: rl, Filter: encodeAll(comp.prog.Base), Notify: seccomp.EncodeProgram(comp.prog.Notify), Extra: encodeAll(comp.prog.Extra), Path: execPath, Argv: c.Args, Env: env, Landlock: ll,
 		Binds: binds, IPC: c.ipcNS(), Umask: umask}
 	var closed uint32
 	is.SigIgn, is.SigMask, closed = callerSignals()
 	// A std fd the process started without stays closed in the guest
 	// only where the guest gets the process's own (the CLI's case), not a
 	// stream a library caller passed in.
-	for i, s := range []any{c.Stdin, c.Stdout, c.Stderr} {
-		if own := []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]; s == any(own) && closed&(1<<i) != 0 {
+	for i, p := range [][2]any{{c.Stdin, os.Stdin}, {c.Stdout, os.Stdout}, {c.Stderr, os.Stderr}} {
+		if p[0] == p[1] && closed&(1<<i) != 0 {
 			is.ClosedStd |= 1 << i
 		}
 	}
@@ -495,7 +495,7 @@ func (c *Cmd) Start() (err error) {
 	} else {
 		layers += "; no cgroup (" + c.cgroupWhy + "): per-process rlimits and the sentry's process count only"
 	}
-	log.WithFields(logrus.Fields{"pid": pid, "program": hostProg, "policy": c.Policy.Name}).Info("guest started; layers: " + layers)
+	log.WithFields(logrus.Fields{"pid": pid, "program": execPath, "policy": c.Policy.Name}).Info("guest started; layers: " + layers)
 	if c.ForwardSignals {
 		go c.forward()
 	}
@@ -728,9 +728,9 @@ func (e *ProgramError) NotFound() bool {
 
 var errNotOnPath = errors.New("not found in the sandbox's PATH")
 
-// forward relays signals to the guest. A SIGINT typed at the terminal has
-// already reached the guest (same process group); only relay it when we are
-// not the terminal's foreground group.
+// forward relays signals to the guest. A SIGINT or SIGQUIT typed at the
+// terminal has already reached the guest (same process group); only relay
+// those when we are not the terminal's foreground group.
 func (c *Cmd) forward() {
 	for s := range c.sigs {
 		sig := s.(syscall.Signal)
@@ -1091,7 +1091,7 @@ var callerUmask = func() int {
 // the guest starts.
 type view struct {
 	fs                 *vfs.FS
-	guestCwd, hostProg string
+	guestCwd, execPath string // execPath: what the init stage execs (findProgram)
 	progDev, progIno   uint64 // the program file (the init stage must exec it)
 	env                []string
 	err                error
@@ -1120,7 +1120,7 @@ func (c *Cmd) buildView(hostCwd string, dirs []sizedTmpfs, tmpfs *tmpfsSet) (v v
 	if v.env == nil {
 		v.env = c.Policy.BuildEnv(os.Environ(), c.EnvPass, c.EnvSet, guestCwd)
 	}
-	v.hostProg, v.progDev, v.progIno, v.err = c.findProgram(fs, vfs.Ctx{Cwd: cwdDir}, v.env, c.kernelCwd(hostCwd))
+	v.execPath, v.progDev, v.progIno, v.err = c.findProgram(fs, vfs.Ctx{Cwd: cwdDir}, v.env, c.kernelCwd(hostCwd))
 	unix.Close(cwdDir.FD)
 	return v
 }

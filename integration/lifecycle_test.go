@@ -214,6 +214,7 @@ os.execvp(sys.argv[1], sys.argv[1:])
 		{[]string{"python3", "wrap.py"}, "SigIgn", 0x1007}, // HUP, INT, QUIT and PIPE ignored
 		// The real-time signals glibc reserves, blocked with the raw call.
 		{[]string{compileC(t, "sigblk")}, "SigBlk", 0x180000200},
+		{[]string{compileC(t, "sigblk")}, "SigIgn", 1 << 31},
 	} {
 		native := runNative(t, runSpec{Dir: dir}, append(c.wrap, status...)...)
 		res := mustRun(t, append(c.wrap, sandboxArgv(requireSandbox(t), nil, status)...), runSpec{Dir: dir})

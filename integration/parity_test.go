@@ -536,13 +536,18 @@ func TestProgramNamedAsGiven(t *testing.T) {
 // TestProgramStartLikeExecvp: what execvp and the shell do when starting a
 // program, the sandbox does too: a file with neither #! nor an ELF header
 // runs under /bin/sh, a program that is not there exits 127 (126 when it
-// cannot run), and a std fd the caller closed stays closed.
+// cannot run), a PATH entry is used as written, and a std fd the caller
+// closed stays closed.
 func TestProgramStartLikeExecvp(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"nosh": "echo \"no shebang: $0 $1\"\n", "plain": "data\n"})
-	if err := os.Chmod(filepath.Join(dir, "nosh"), 0o755); err != nil {
-		t.Fatal(err)
+	writeFiles(t, dir, map[string]string{"nosh": "echo \"no shebang: $0 $1\"\n", "plain": "data\n",
+		"bin/myscript": "#!/bin/sh\necho \"0=$0\"\n"})
+	for _, f := range []string{"nosh", "bin/myscript"} {
+		if err := os.Chmod(filepath.Join(dir, f), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
+	path := "PATH=./bin:/usr/bin:/bin"
 	sb := requireSandbox(t)
 	probe := `test -e /proc/self/fd/0 && echo stdin open || echo stdin closed`
 	for _, c := range []struct{ native, boxed []string }{
@@ -550,6 +555,10 @@ func TestProgramStartLikeExecvp(t *testing.T) {
 		{[]string{"env", "./nosuch"}, sandboxArgv(sb, nil, []string{"./nosuch"})},
 		{[]string{"env", "nosuch-program"}, sandboxArgv(sb, nil, []string{"nosuch-program"})},
 		{[]string{"env", "./plain"}, sandboxArgv(sb, nil, []string{"./plain"})},
+		{[]string{"env", "./plain/x"}, sandboxArgv(sb, nil, []string{"./plain/x"})}, // ENOTDIR: 126
+		{[]string{"env", ""}, sandboxArgv(sb, nil, []string{""})},
+		// A PATH entry is used as written: $0 is ./bin/myscript.
+		{[]string{"env", path, "myscript"}, append([]string{"env", path}, sandboxArgv(sb, nil, []string{"myscript"})...)},
 		{[]string{"sh", "-c", "exec <&-; exec sh -c '" + probe + "'"},
 			[]string{"sh", "-c", "exec <&-; exec " + sb + " run -- sh -c '" + probe + "'"}},
 	} {

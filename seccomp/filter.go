@@ -344,7 +344,9 @@ func DecodeProgram(raw []byte) ([]unix.SockFilter, error) {
 }
 
 // LoadAll installs p on the calling thread (base first, then the notify
-// filter with its listener) and returns the listener fd.
+// filter with its listener) and returns the listener fd. The sandbox's init
+// stage does the same in C (initstage.c), before any Go runtime; this is the
+// reference the package's tests load programs with.
 func LoadAll(p Program) (int, error) {
 	for _, b := range p.Base {
 		if err := load(b, 0); err != nil {
